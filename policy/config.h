@@ -1,0 +1,88 @@
+/*
+ * NAME
+ *	config - sakimori's configuration: schema, parser, effective dump
+ * SUMMARY
+ *	One schema table drives the parser (libconfuse), the -o overrides,
+ *	`sakimori -t`, the effective-config dump and the README table.
+ * DESCRIPTION
+ *	config_load() parses a file (or nothing: embedded defaults), applies
+ *	name=value overrides, validates the whole, and returns a fresh
+ *	immutable struct config. On any error nothing is returned and the
+ *	error names file, line and option ("sakimori.conf:12: dns_timeout:
+ *	must be between 100 and 60000 ms").
+ * THREADS
+ *	config_load may run in any thread; a loaded config is immutable and
+ *	may be read by any number of threads. Reference counting of live
+ *	configs is the milter's business.
+ * OWNERSHIP
+ *	Every string and array in struct config belongs to it and is freed
+ *	by config_free().
+ */
+#ifndef SAKIMORI_POLICY_CONFIG_H
+#define SAKIMORI_POLICY_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "lists/cidr.h"
+#include "policy/verdict.h"
+
+struct config {
+	char *path;		  /* file loaded, NULL for embedded defaults */
+	char *listen;		  /* libmilter socket: inet:8891@127.0.0.1 */
+	char *user;		  /* drop privileges to; NULL: stay as we are */
+	char *pidfile;		  /* NULL: none */
+	char *control_socket;	  /* Unix socket for sakimori-ctl */
+	unsigned control_mode;	  /* its file mode, e.g. 0660 */
+	char *authserv_id;	  /* A-R authserv-id; host name by default */
+	struct cidr_set *trusted; /* trusted_networks: skip inbound checks */
+	char **dns_nameservers;	  /* "ADDR" or "ADDR@PORT"; none: resolv.conf */
+	size_t dns_nameserver_count; /* entries in dns_nameservers */
+	unsigned dns_timeout_ms;  /* one query attempt */
+	unsigned dns_retries;	  /* further attempts after the first */
+	unsigned dns_cache_size;  /* entries; 0 disables the cache */
+	unsigned dns_cache_max_ttl; /* seconds; longer TTLs are capped */
+	unsigned dns_workers;	  /* queries in flight at once */
+	unsigned dns_budget_ms;	  /* DNS wait allowed per message */
+	unsigned dns_max_answer_records; /* more in one answer: temperror */
+	unsigned iprev_max_names; /* PTR names followed forward */
+	bool spf_helo;		  /* check the HELO identity too */
+	char *tag_header;	  /* header added by the "tag" action */
+	bool log_stderr;	  /* also log to stderr (foreground) */
+	char **debug;		  /* debug subsystems: dns, spf, iprev, milter */
+	size_t debug_count;	  /* entries in debug */
+	struct verdict_policy policy; /* per check and result: action, dry_run */
+};
+
+/*
+ * config_load - parse, override, validate
+ *	path: config file, or NULL for the embedded defaults
+ *	overrides: "name=value" strings (from -o), applied after the file
+ *	override_count: entries in overrides
+ *	cfg_r: on success, the new config (caller frees with config_free)
+ *	error_r: on failure, "file:line: option: why" (caller frees)
+ * Returns 0 on success, -1 on any error (nothing allocated).
+ */
+int config_load(const char *path, char *const *overrides,
+    size_t override_count, struct config **cfg_r, char **error_r)
+    __attribute__((warn_unused_result));
+
+/*
+ * config_dump - write the effective config, every option, in file syntax
+ *	cfg: the config
+ *	fp: where to
+ * Returns 0, -1 on a write error.
+ */
+int config_dump(const struct config *cfg, FILE *fp);
+
+/*
+ * config_same_dns - do two configs ask for the same DNS resolver setup?
+ * Returns true when nameservers, timeouts, retries, cache and workers match.
+ */
+bool config_same_dns(const struct config *a, const struct config *b);
+
+/* config_free - free a config (NULL is fine) and set *cfg to NULL */
+void config_free(struct config **cfg);
+
+#endif

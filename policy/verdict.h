@@ -1,0 +1,89 @@
+/*
+ * NAME
+ *	verdict - from check results to one action
+ * SUMMARY
+ *	Each check's result maps, through the configuration, to an action;
+ *	the strongest action wins and names its cause.
+ * DESCRIPTION
+ *	Called by the milter at RCPT (early) and end of message. Strength:
+ *	reject > tempfail > tag > accept. A result whose action runs in
+ *	shadow mode (dry_run) is reported but does not act.
+ *	SPF fail rejects with 550 5.7.23 (RFC 7372 3.2) and the explanation;
+ *	other rejects use 550 5.7.1, tempfails 451 4.7.1 (451 4.4.3 when the
+ *	cause is a DNS temperror, RFC 3463 3.5).
+ * THREADS
+ *	Pure; any thread.
+ */
+#ifndef SAKIMORI_POLICY_VERDICT_H
+#define SAKIMORI_POLICY_VERDICT_H
+
+#include <stdbool.h>
+
+#include "policy/result.h"
+
+enum action {
+	ACTION_ACCEPT = 0, /* deliver; Authentication-Results only */
+	ACTION_TAG,	   /* deliver with the tag header */
+	ACTION_TEMPFAIL,   /* 451: the client retries later */
+	ACTION_REJECT,	   /* 550: refused */
+	ACTION_COUNT	   /* number of actions; not an action */
+};
+
+enum check {
+	CHECK_SPF = 0, /* SPF verdict: MAIL FROM, or HELO for <> */
+	CHECK_IPREV,   /* forward-confirmed reverse DNS */
+	CHECK_COUNT    /* number of checks; not a check */
+};
+
+struct verdict_rule {
+	enum action action; /* what the result does */
+	bool dry_run;	    /* log what would happen, do nothing */
+};
+
+struct verdict_policy {
+	struct verdict_rule rule[CHECK_COUNT][RESULT_CODE_COUNT]; /* by check, result */
+};
+
+struct verdict_input {
+	bool done[CHECK_COUNT];			/* check ran and has a result */
+	enum result_code result[CHECK_COUNT];	/* its result */
+	const char *spf_explanation;		/* sanitized exp= text or NULL */
+};
+
+struct verdict {
+	enum action action;	  /* action to take */
+	enum check cause;	  /* check that chose it (if not ACCEPT) */
+	enum action would;	  /* strongest action incl. dry-run rules */
+	enum check would_cause;	  /* check that chose "would" */
+	bool tag;		  /* add the tag header (some live rule tags) */
+	char rcode[4];		  /* SMTP reply code for tempfail/reject */
+	char xcode[16];		  /* enhanced status code */
+	char text[512];		  /* reply text, plain ASCII, no CR/LF */
+};
+
+/*
+ * verdict_policy_default - the defaults a careful postmaster would choose
+ *	policy: filled in: tag fail, softfail, permerror; accept the rest;
+ *	nothing rejects, DNS trouble never rejects.
+ */
+void verdict_policy_default(struct verdict_policy *policy);
+
+/*
+ * verdict_decide - pick the action for a set of results
+ *	policy: the configured rules
+ *	in: the results so far (checks not done are skipped)
+ *	v: filled in
+ */
+void verdict_decide(const struct verdict_policy *policy,
+    const struct verdict_input *in, struct verdict *v);
+
+/*
+ * verdict_action_name / verdict_action_parse - "accept", "tag", ...
+ * verdict_check_name - "spf", "iprev"
+ * verdict_action_parse returns 0, or -1 for an unknown word.
+ */
+const char *verdict_action_name(enum action action);
+int verdict_action_parse(const char *word, enum action *action_r);
+const char *verdict_check_name(enum check check);
+
+#endif
