@@ -1,0 +1,50 @@
+/*
+ * NAME
+ *	control - the control socket sakimori-ctl talks to
+ * SUMMARY
+ *	A Unix stream socket; one request line per connection, a reply of
+ *	one or more lines, the first "ok" or "error: why".
+ * DESCRIPTION
+ *	Requests: "reload" (load the config again; the reply carries the
+ *	error and the old config stays live), "stats" (counters),
+ *	"config" (the effective configuration), "version", "ping".
+ *	Requests are at most 1024 bytes; anything else is an error reply.
+ *	The socket is created with the configured mode (control_mode) and,
+ *	when privileges are dropped, owned by the configured user.
+ * THREADS
+ *	One thread accepts and serves requests one at a time.
+ */
+#ifndef SAKIMORI_MILTER_CONTROL_H
+#define SAKIMORI_MILTER_CONTROL_H
+
+#include <sys/types.h>
+
+/*
+ * control_open - create and bind the socket (before dropping privileges)
+ *	path: socket path; a stale socket is replaced, a live one refused
+ *	mode: file mode
+ *	uid, gid: owner to give it, or (uid_t)-1 to keep
+ *	error_r: why it failed (caller frees)
+ * Returns 0, or -1.
+ */
+int control_open(const char *path, unsigned mode, uid_t uid, gid_t gid,
+    char **error_r) __attribute__((warn_unused_result));
+
+/*
+ * control_start - start the serving thread
+ * Returns 0, or -1 (logged).
+ */
+int control_start(void);
+
+/* control_stop - stop the thread, remove the socket */
+void control_stop(void);
+
+/*
+ * control_handle - answer one request line (also used by tests)
+ *	request: the line without its newline
+ *	reply_r: the reply text, newline-terminated lines (caller frees)
+ * Returns 0 ok, -1 error reply.
+ */
+int control_handle(const char *request, char **reply_r);
+
+#endif

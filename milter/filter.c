@@ -1,0 +1,729 @@
+/*
+ * NAME
+ *	filter - libmilter callbacks and one session's state
+ * SUMMARY
+ *	connect: trusted? start iprev. helo: note the name. mail: SPF for
+ *	MAIL FROM and HELO. rcpt: decide, refuse early when the policy
+ *	says so. header: note forged Authentication-Results. eom: delete
+ *	forgeries, insert ours, tag, log the summary.
+ * DESCRIPTION
+ *	Negotiation (DESIGN.md, "The milter protocol"): no body, no
+ *	unknown commands, no DATA, no EOH; no reply for headers. Envelope
+ *	stages keep their replies (Nagle and delayed ACKs on TCP).
+ *	Forged headers are deleted from the last to the first (indices of
+ *	the remaining ones do not shift that way) and ours is inserted at
+ *	index 0, above every other header.
+ * THREADS
+ *	See filter.h. filter_stats counters are atomic.
+ * OWNERSHIP
+ *	struct session is created in negotiate (or connect, for MTAs that
+ *	do not negotiate) and freed in close, which accepts a NULL priv.
+ * ERRORS
+ *	Out of memory or a libmilter failure in a session: a warning and
+ *	SMFIS_TEMPFAIL. Bad input from the MTA (odd HELO, MAIL FROM with
+ *	control bytes, an address that is not an address): a warning with
+ *	the escaped value and a safe result (none/permerror).
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <libmilter/mfapi.h>
+
+#include "lists/cidr.h"
+#include "milter/authres.h"
+#include "milter/filter.h"
+#include "milter/iprev.h"
+#include "milter/log.h"
+#include "milter/reply.h"
+#include "milter/runtime.h"
+#include "milter/spf.h"
+#include "policy/verdict.h"
+
+#define FILTER_MAX_FORGED 64	 /* forged A-R headers we can delete */
+#define FILTER_MAX_HEADER 16384	 /* longer A-R values are not parsed */
+#define FILTER_AR_SIZE 4096	 /* our A-R header value */
+
+struct message {
+	bool active;		 /* between MAIL and EOM/ABORT */
+	bool outbound;		 /* authenticated submitter */
+	bool from_null;		 /* MAIL FROM:<> */
+	bool from_bad;		 /* MAIL FROM unusable (bytes, length) */
+	bool decided;		 /* verdict made (first RCPT) */
+	bool logged;		 /* summary line written */
+	bool refused;		 /* tempfail/reject given at RCPT */
+	char auth[128];		 /* {auth_authen}, escaped */
+	char from[512];		 /* MAIL FROM without brackets */
+	char qid[32];		 /* queue id, when the MTA tells */
+	struct spf_outcome spf_from; /* MAIL FROM identity */
+	struct spf_outcome spf_helo; /* HELO identity */
+	bool spf_from_done;	 /* spf_from holds a result */
+	bool spf_helo_done;	 /* spf_helo holds a result */
+	struct verdict v;	 /* the decision */
+	struct timespec deadline; /* DNS budget of this message */
+	unsigned rcpts;		 /* RCPT commands seen */
+	unsigned ar_seen;	 /* Authentication-Results headers seen */
+	unsigned forged[FILTER_MAX_FORGED]; /* their indices, ours */
+	unsigned forged_count;	 /* entries in forged */
+	unsigned forged_lost;	 /* forgeries past FILTER_MAX_FORGED */
+};
+
+struct session {
+	struct runtime *rt;	 /* config + resolver of this session */
+	char sid[24];		 /* session id for logs before a queue id */
+	bool nr_hdr;		 /* negotiated: no reply to headers */
+	bool connected;		 /* connect callback ran */
+	bool have_addr;		 /* addr is the client's IP address */
+	struct cidr_addr addr;	 /* client address */
+	char ip[INET6_ADDRSTRLEN]; /* client address as text */
+	char host[256];		 /* client name the MTA reports, escaped */
+	char helo[256];		 /* HELO name as given (checked) */
+	bool helo_bad;		 /* HELO unusable */
+	bool trusted;		 /* in trusted_networks */
+	struct iprev_query *iprev; /* PTR lookup in flight */
+	struct iprev_outcome iprev_out; /* its outcome */
+	bool iprev_done;	 /* iprev_out holds a result */
+	struct message m;	 /* the current message */
+};
+
+static atomic_ulong filter_sessions, filter_messages, filter_accepted,
+    filter_tagged, filter_tempfailed, filter_rejected, filter_errors;
+static atomic_ulong filter_next_sid;
+
+/* filter_get_stats - counters for `sakimori-ctl stats` */
+void
+filter_get_stats(struct filter_stats *st)
+{
+	st->sessions = atomic_load(&filter_sessions);
+	st->messages = atomic_load(&filter_messages);
+	st->accepted = atomic_load(&filter_accepted);
+	st->tagged = atomic_load(&filter_tagged);
+	st->tempfailed = atomic_load(&filter_tempfailed);
+	st->rejected = atomic_load(&filter_rejected);
+	st->errors = atomic_load(&filter_errors);
+}
+
+/* session_get - our state for a context, made on first use */
+static struct session *
+session_get(SMFICTX *ctx)
+{
+	struct session *s = smfi_getpriv(ctx);
+
+	if (s != NULL)
+		return s;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	snprintf(s->sid, sizeof(s->sid), "S%lx",
+	    atomic_fetch_add(&filter_next_sid, 1) + 1);
+	if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* session_id - the id for log lines: queue id if known, else session */
+static const char *
+session_id(const struct session *s)
+{
+	return s->m.qid[0] != '\0' ? s->m.qid : s->sid;
+}
+
+/* session_fail - an internal error: count, log, tempfail */
+static sfsistat
+session_fail(struct session *s, const char *stage, const char *why)
+{
+	atomic_fetch_add(&filter_errors, 1);
+	atomic_fetch_add(&filter_tempfailed, 1);
+	log_msg(LOG_WARNING, "%s: %s: internal error: %s; tempfail",
+	    s != NULL ? session_id(s) : "-", stage, why);
+	return SMFIS_TEMPFAIL;
+}
+
+/* message_reset - forget the current message (MAIL, EOM, ABORT, CLOSE) */
+static void
+message_reset(struct session *s)
+{
+	memset(&s->m, 0, sizeof(s->m));
+}
+
+/* note_qid - remember the queue id if the MTA sent it */
+static void
+note_qid(SMFICTX *ctx, struct session *s)
+{
+	const char *qid = smfi_getsymval(ctx, "i");
+
+	if (qid != NULL && *qid != '\0')
+		log_escape(qid, s->m.qid, sizeof(s->m.qid));
+}
+
+/* text_ok - printable ASCII, at most max bytes */
+static bool
+text_ok(const char *t, size_t max)
+{
+	size_t n = 0;
+
+	for (; *t != '\0'; t++, n++) {
+		if ((unsigned char)*t <= 0x20 || (unsigned char)*t >= 0x7f ||
+		    n >= max)
+			return false;
+	}
+	return true;
+}
+
+/* filter_negotiate - ask for what we use, and no more */
+static sfsistat
+filter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+    unsigned long f2, unsigned long f3, unsigned long *pf0,
+    unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	const unsigned long need = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
+	const unsigned long skip = SMFIP_NOBODY | SMFIP_NOUNKNOWN |
+	    SMFIP_NODATA | SMFIP_NOEOH | SMFIP_NR_HDR;
+	struct session *s;
+
+	(void)f2;
+	(void)f3;
+	if ((s = session_get(ctx)) == NULL)
+		return SMFIS_TEMPFAIL;
+	if ((f0 & need) != need) {
+		log_msg(LOG_ERR,
+		    "%s: the MTA does not let a filter add and change "
+		    "headers (actions 0x%lx); giving up this connection",
+		    s->sid, f0);
+		return SMFIS_REJECT;
+	}
+	*pf0 = need | (f0 & SMFIF_SETSYMLIST);
+	*pf1 = f1 & skip;
+	*pf2 = 0;
+	*pf3 = 0;
+	s->nr_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
+	if ((f0 & SMFIF_SETSYMLIST) != 0) {
+		/* Postfix has no queue id at MAIL until a RCPT is valid. */
+		if (smfi_setsymlist(ctx, SMFIM_ENVFROM,
+			"i {auth_authen} {auth_type}") != MI_SUCCESS ||
+		    smfi_setsymlist(ctx, SMFIM_ENVRCPT, "i") != MI_SUCCESS ||
+		    smfi_setsymlist(ctx, SMFIM_EOM, "i") != MI_SUCCESS)
+			log_msg(LOG_WARNING, "%s: smfi_setsymlist failed",
+			    s->sid);
+	}
+	return SMFIS_CONTINUE;
+}
+
+/* addr_from_sockaddr - the client address, if it is an IP address */
+static bool
+addr_from_sockaddr(const struct sockaddr *sa, struct session *s)
+{
+	if (sa == NULL)
+		return false;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, s->ip, sizeof(s->ip));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 =
+		    (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, s->ip, sizeof(s->ip));
+	} else {
+		return false;
+	}
+	/* Stores IPv4-mapped IPv6 as IPv4, so SPF and iprev see IPv4. */
+	if (cidr_addr_parse(s->ip, &s->addr) != 0)
+		return false;
+	if (s->addr.family == AF_INET)
+		inet_ntop(AF_INET, s->addr.bytes, s->ip, sizeof(s->ip));
+	return true;
+}
+
+/* filter_connect - new session: trusted? start the PTR lookup */
+static sfsistat
+filter_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+	struct session *s;
+
+	if ((s = session_get(ctx)) == NULL)
+		return session_fail(NULL, "connect", "out of memory");
+	atomic_fetch_add(&filter_sessions, 1);
+	s->connected = true;
+	if ((s->rt = runtime_acquire()) == NULL)
+		return session_fail(s, "connect", "no configuration");
+	log_escape(hostname, s->host, sizeof(s->host));
+	s->have_addr = addr_from_sockaddr(hostaddr, s);
+	if (!s->have_addr) {
+		/*
+		 * No IP address: a local submission (Sendmail gives none,
+		 * Postfix gives AF_UNIX for non-SMTP paths). Nothing to
+		 * check against; treated as trusted.
+		 */
+		s->trusted = true;
+		snprintf(s->ip, sizeof(s->ip), "local");
+	} else if (cidr_set_match(s->rt->cfg->trusted, &s->addr) == 1) {
+		s->trusted = true;
+	} else if ((s->iprev = iprev_start(s->rt->dns, &s->addr)) == NULL) {
+		return session_fail(s, "connect", "out of memory");
+	}
+	log_msg(LOG_INFO, "%s: connect client=%s host=%s%s", s->sid, s->ip,
+	    s->host, s->trusted ? " trusted=yes" : "");
+	return SMFIS_CONTINUE;
+}
+
+/* filter_helo - note the HELO name; judged when it is used */
+static sfsistat
+filter_helo(SMFICTX *ctx, char *helohost)
+{
+	struct session *s = smfi_getpriv(ctx);
+	char esc[300];
+
+	if (s == NULL || !s->connected)
+		return session_fail(s, "helo", "no session");
+	s->helo_bad = helohost == NULL || *helohost == '\0' ||
+	    !text_ok(helohost, 253);
+	if (s->helo_bad) {
+		log_msg(LOG_WARNING, "%s: unusable HELO name \"%s\"", s->sid,
+		    log_escape(helohost, esc, sizeof(esc)));
+		s->helo[0] = '\0';
+	} else {
+		snprintf(s->helo, sizeof(s->helo), "%s", helohost);
+	}
+	return SMFIS_CONTINUE;
+}
+
+/* strip_brackets - MAIL FROM argument without <>; false if unusable */
+static bool
+strip_brackets(const char *arg, char *out, size_t size)
+{
+	size_t len = strlen(arg);
+
+	if (len >= 2 && arg[0] == '<' && arg[len - 1] == '>') {
+		arg++;
+		len -= 2;
+	}
+	if (len >= size)
+		return false;
+	memcpy(out, arg, len);
+	out[len] = '\0';
+	/* RFC 5321 4.5.3.1: local-part 64, domain 255, path 256 octets. */
+	return len <= 256 && text_ok(out, 256);
+}
+
+/* run_spf - MAIL FROM and HELO identities for an inbound message */
+static void
+run_spf(struct session *s)
+{
+	const struct config *cfg = s->rt->cfg;
+	struct message *m = &s->m;
+
+	if (cfg->spf_helo || m->from_null) {
+		if (s->helo_bad || s->helo[0] == '\0') {
+			m->spf_helo.result = RESULT_NONE;
+			snprintf(m->spf_helo.reason, sizeof(m->spf_helo.reason),
+			    "no usable HELO name");
+		} else {
+			spf_check(s->rt->dns, &m->deadline, s->ip, s->helo,
+			    NULL, cfg->authserv_id, &m->spf_helo);
+		}
+		m->spf_helo_done = true;
+	}
+	if (m->from_null)
+		return;
+	if (m->from_bad) {
+		m->spf_from.result = RESULT_PERMERROR;
+		snprintf(m->spf_from.reason, sizeof(m->spf_from.reason),
+		    "unusable MAIL FROM");
+	} else {
+		spf_check(s->rt->dns, &m->deadline, s->ip,
+		    s->helo_bad ? NULL : s->helo, m->from, cfg->authserv_id,
+		    &m->spf_from);
+	}
+	m->spf_from_done = true;
+}
+
+/* filter_envfrom - new message; SPF for inbound mail */
+static sfsistat
+filter_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct session *s = smfi_getpriv(ctx);
+	struct message *m;
+	const char *auth;
+	char esc[600];
+
+	if (s == NULL || !s->connected || s->rt == NULL)
+		return session_fail(s, "mail", "no session");
+	message_reset(s);
+	m = &s->m;
+	m->active = true;
+	note_qid(ctx, s);
+	dns_deadline(&m->deadline, s->rt->cfg->dns_budget_ms);
+	if (argv == NULL || argv[0] == NULL)
+		return session_fail(s, "mail", "no MAIL FROM argument");
+	if (!strip_brackets(argv[0], m->from, sizeof(m->from))) {
+		m->from_bad = true;
+		log_msg(LOG_WARNING, "%s: unusable MAIL FROM \"%s\"",
+		    session_id(s), log_escape(argv[0], esc, sizeof(esc)));
+		m->from[0] = '\0';
+	}
+	m->from_null = !m->from_bad && m->from[0] == '\0';
+	auth = smfi_getsymval(ctx, "{auth_authen}");
+	if (auth != NULL && *auth != '\0') {
+		m->outbound = true;
+		log_escape(auth, m->auth, sizeof(m->auth));
+		return SMFIS_CONTINUE;
+	}
+	if (s->trusted)
+		return SMFIS_CONTINUE;
+	run_spf(s);
+	return SMFIS_CONTINUE;
+}
+
+/* spf_verdict - the SPF result the policy sees: HELO's for <> */
+static const struct spf_outcome *
+spf_verdict(const struct message *m)
+{
+	if (m->from_null)
+		return m->spf_helo_done ? &m->spf_helo : NULL;
+	return m->spf_from_done ? &m->spf_from : NULL;
+}
+
+/* decide - collect iprev, apply the policy once per message */
+static void
+decide(struct session *s)
+{
+	struct message *m = &s->m;
+	struct verdict_input in;
+	const struct spf_outcome *spf;
+
+	if (m->decided)
+		return;
+	m->decided = true;
+	if (s->iprev != NULL && !s->iprev_done) {
+		iprev_finish(s->iprev, &m->deadline,
+		    s->rt->cfg->iprev_max_names, &s->iprev_out);
+		s->iprev_done = true;
+	}
+	memset(&in, 0, sizeof(in));
+	if ((spf = spf_verdict(m)) != NULL) {
+		in.done[CHECK_SPF] = true;
+		in.result[CHECK_SPF] = spf->result;
+		if (spf->explanation[0] != '\0')
+			in.spf_explanation = spf->explanation;
+	}
+	if (s->iprev_done) {
+		in.done[CHECK_IPREV] = true;
+		in.result[CHECK_IPREV] = s->iprev_out.result;
+	}
+	verdict_decide(&s->rt->cfg->policy, &in, &m->v);
+}
+
+/* inbound - does this message go through the inbound checks? */
+static bool
+inbound(const struct session *s)
+{
+	return !s->trusted && !s->m.outbound;
+}
+
+/* log_summary - the one line per message */
+static void
+log_summary(struct session *s, const char *stage)
+{
+	struct message *m = &s->m;
+	char from[600], helo[300], line[1800];
+	int n = 0;
+	size_t size = sizeof(line);
+
+	if (m->logged)
+		return;
+	m->logged = true;
+	atomic_fetch_add(&filter_messages, 1);
+	log_escape(m->from, from, sizeof(from));
+	log_escape(s->helo, helo, sizeof(helo));
+#define APPEND(...)                                                          \
+	do {                                                                 \
+		if (n >= 0 && (size_t)n < size)                              \
+			n += snprintf(line + n, size - (size_t)n, __VA_ARGS__); \
+	} while (0)
+	APPEND("%s: client=%s host=%s helo=\"%s\" from=<%s> rcpts=%u",
+	    session_id(s), s->ip, s->host, helo, from, m->rcpts);
+	if (s->trusted)
+		APPEND(" trusted=yes");
+	if (m->outbound)
+		APPEND(" auth=%s", m->auth);
+	if (inbound(s)) {
+		if (m->spf_from_done)
+			APPEND(" spf=%s", result_name(m->spf_from.result));
+		if (m->spf_helo_done)
+			APPEND(" spf.helo=%s", result_name(m->spf_helo.result));
+		if (s->iprev_done)
+			APPEND(" iprev=%s", result_name(s->iprev_out.result));
+	}
+	APPEND(" action=%s", verdict_action_name(m->v.action));
+	if (m->v.action != ACTION_ACCEPT && m->v.action != ACTION_TAG)
+		APPEND(" cause=%s reply=\"%s %s %s\"",
+		    verdict_check_name(m->v.cause), m->v.rcode, m->v.xcode,
+		    m->v.text);
+	else if (m->v.tag)
+		APPEND(" tag=yes");
+	if (m->v.would != m->v.action)
+		APPEND(" dry_run=%s cause=%s",
+		    verdict_action_name(m->v.would),
+		    verdict_check_name(m->v.would_cause));
+	APPEND(" stage=%s", stage);
+#undef APPEND
+	log_msg(LOG_INFO, "%s", line);
+	switch (m->v.action) {
+	case ACTION_ACCEPT:
+		atomic_fetch_add(&filter_accepted, 1);
+		break;
+	case ACTION_TAG:
+		atomic_fetch_add(&filter_accepted, 1);
+		atomic_fetch_add(&filter_tagged, 1);
+		break;
+	case ACTION_TEMPFAIL:
+		atomic_fetch_add(&filter_tempfailed, 1);
+		break;
+	default:
+		atomic_fetch_add(&filter_rejected, 1);
+		break;
+	}
+}
+
+/* refuse - give the verdict's tempfail or reject to this stage */
+static sfsistat
+refuse(SMFICTX *ctx, struct session *s)
+{
+	const struct verdict *v = &s->m.v;
+
+	if (reply_set(ctx, v->rcode, v->xcode, v->text) != 0)
+		log_msg(LOG_WARNING, "%s: reply \"%s %s\" refused; the MTA "
+		    "uses its own text", session_id(s), v->rcode, v->xcode);
+	return v->action == ACTION_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
+
+/* filter_envrcpt - decide at the first recipient; refuse early */
+static sfsistat
+filter_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct session *s = smfi_getpriv(ctx);
+
+	(void)argv;
+	if (s == NULL || s->rt == NULL || !s->m.active)
+		return session_fail(s, "rcpt", "no message");
+	s->m.rcpts++;
+	note_qid(ctx, s);
+	if (!inbound(s))
+		return SMFIS_CONTINUE;
+	decide(s);
+	if (s->m.v.action == ACTION_TEMPFAIL ||
+	    s->m.v.action == ACTION_REJECT) {
+		s->m.refused = true;
+		log_summary(s, "rcpt");
+		return refuse(ctx, s);
+	}
+	return SMFIS_CONTINUE;
+}
+
+/* filter_header - note Authentication-Results headers claiming our id */
+static sfsistat
+filter_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct session *s = smfi_getpriv(ctx);
+	sfsistat ok;
+	char id[256];
+
+	if (s == NULL || s->rt == NULL)
+		return session_fail(s, "header", "no session");
+	ok = s->nr_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+	if (name == NULL || strcasecmp(name, "Authentication-Results") != 0)
+		return ok;
+	s->m.ar_seen++;
+	if (value == NULL || strlen(value) > FILTER_MAX_HEADER ||
+	    authres_authserv_id(value, id, sizeof(id)) != 1 ||
+	    strcasecmp(id, s->rt->cfg->authserv_id) != 0)
+		return ok;
+	if (s->m.forged_count < FILTER_MAX_FORGED)
+		s->m.forged[s->m.forged_count++] = s->m.ar_seen;
+	else
+		s->m.forged_lost++;
+	return ok;
+}
+
+/* add_our_header - Authentication-Results at the top */
+static int
+add_our_header(SMFICTX *ctx, struct session *s)
+{
+	const struct config *cfg = s->rt->cfg;
+	struct message *m = &s->m;
+	char data[FILTER_AR_SIZE];
+	char helo_from[300];
+	struct authres_buf b = { data, sizeof(data), 0, 0 };
+
+	authres_begin(&b, cfg->authserv_id);
+	if (m->spf_from_done)
+		authres_add(&b, "spf", m->spf_from.result, m->spf_from.reason,
+		    "smtp.mailfrom", m->from, NULL);
+	if (m->spf_helo_done) {
+		snprintf(helo_from, sizeof(helo_from), "%s", s->helo);
+		authres_add(&b, "spf", m->spf_helo.result, m->spf_helo.reason,
+		    "smtp.helo", helo_from, NULL);
+	}
+	if (s->iprev_done)
+		authres_add(&b, "iprev", s->iprev_out.result,
+		    s->iprev_out.reason, "policy.iprev", s->ip,
+		    s->iprev_out.name);
+	if (!m->spf_from_done && !m->spf_helo_done && !s->iprev_done)
+		authres_none(&b);
+	if (b.overflow)
+		log_msg(LOG_WARNING, "%s: Authentication-Results cut at %zu "
+		    "bytes", session_id(s), sizeof(data));
+	if (smfi_insheader(ctx, 0, "Authentication-Results", data) !=
+	    MI_SUCCESS)
+		return -1;
+	return 0;
+}
+
+/* add_tag - the tag header: which checks tagged the message */
+static int
+add_tag(SMFICTX *ctx, struct session *s)
+{
+	const struct verdict_policy *p = &s->rt->cfg->policy;
+	const struct spf_outcome *spf = spf_verdict(&s->m);
+	char value[128] = "";
+	const struct verdict_rule *r;
+
+	if (spf != NULL) {
+		r = &p->rule[CHECK_SPF][spf->result];
+		if (r->action == ACTION_TAG && !r->dry_run)
+			snprintf(value, sizeof(value), "spf=%s",
+			    result_name(spf->result));
+	}
+	if (s->iprev_done) {
+		r = &p->rule[CHECK_IPREV][s->iprev_out.result];
+		if (r->action == ACTION_TAG && !r->dry_run)
+			snprintf(value + strlen(value),
+			    sizeof(value) - strlen(value), "%siprev=%s",
+			    value[0] != '\0' ? " " : "",
+			    result_name(s->iprev_out.result));
+	}
+	if (smfi_addheader(ctx, s->rt->cfg->tag_header, value) != MI_SUCCESS)
+		return -1;
+	return 0;
+}
+
+/* filter_eom - delete forgeries, add ours, tag, log */
+static sfsistat
+filter_eom(SMFICTX *ctx)
+{
+	struct session *s = smfi_getpriv(ctx);
+	struct message *m;
+	unsigned i;
+
+	if (s == NULL || s->rt == NULL || !s->m.active)
+		return session_fail(s, "eom", "no message");
+	m = &s->m;
+	note_qid(ctx, s);
+	if (!inbound(s)) {
+		log_summary(s, "eom");
+		message_reset(s);
+		return SMFIS_ACCEPT;
+	}
+	decide(s);
+	if (m->v.action == ACTION_TEMPFAIL || m->v.action == ACTION_REJECT) {
+		/* No RCPT stage (a filter chain may skip it): refuse now. */
+		sfsistat r;
+
+		log_summary(s, "eom");
+		r = refuse(ctx, s);
+		message_reset(s);
+		return r;
+	}
+	if (m->forged_lost > 0) {
+		log_msg(LOG_WARNING, "%s: %u more forged "
+		    "Authentication-Results than can be removed; tempfail",
+		    session_id(s), m->forged_lost);
+		message_reset(s);
+		return session_fail(s, "eom", "too many forged headers");
+	}
+	/* Last to first: deleting one does not shift those before it. */
+	for (i = m->forged_count; i > 0; i--) {
+		if (smfi_chgheader(ctx, "Authentication-Results",
+			(int)m->forged[i - 1], NULL) != MI_SUCCESS) {
+			message_reset(s);
+			return session_fail(s, "eom", "smfi_chgheader failed");
+		}
+	}
+	if (m->forged_count > 0)
+		log_msg(LOG_INFO, "%s: removed %u forged "
+		    "Authentication-Results header%s", session_id(s),
+		    m->forged_count, m->forged_count == 1 ? "" : "s");
+	if (add_our_header(ctx, s) != 0) {
+		message_reset(s);
+		return session_fail(s, "eom", "smfi_insheader failed");
+	}
+	if (m->v.tag && add_tag(ctx, s) != 0) {
+		message_reset(s);
+		return session_fail(s, "eom", "smfi_addheader failed");
+	}
+	log_summary(s, "eom");
+	message_reset(s);
+	return SMFIS_ACCEPT;
+}
+
+/* filter_abort - the message ends without EOM */
+static sfsistat
+filter_abort(SMFICTX *ctx)
+{
+	struct session *s = smfi_getpriv(ctx);
+
+	if (s != NULL) {
+		if (s->m.active && s->m.decided && !s->m.logged &&
+		    !s->m.refused)
+			log_msg(LOG_INFO, "%s: aborted by the client",
+			    session_id(s));
+		message_reset(s);
+	}
+	return SMFIS_CONTINUE;
+}
+
+/* filter_close - end of session; priv may be NULL */
+static sfsistat
+filter_close(SMFICTX *ctx)
+{
+	struct session *s = smfi_getpriv(ctx);
+
+	if (s == NULL)
+		return SMFIS_CONTINUE;
+	smfi_setpriv(ctx, NULL);
+	iprev_free(&s->iprev);
+	runtime_release(&s->rt);
+	free(s);
+	return SMFIS_CONTINUE;
+}
+
+/* filter_register - smfi_register() our callbacks */
+int
+filter_register(void)
+{
+	struct smfiDesc desc;
+
+	memset(&desc, 0, sizeof(desc));
+	desc.xxfi_name = "sakimori";
+	desc.xxfi_version = SMFI_VERSION;
+	desc.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST;
+	desc.xxfi_connect = filter_connect;
+	desc.xxfi_helo = filter_helo;
+	desc.xxfi_envfrom = filter_envfrom;
+	desc.xxfi_envrcpt = filter_envrcpt;
+	desc.xxfi_header = filter_header;
+	desc.xxfi_eom = filter_eom;
+	desc.xxfi_abort = filter_abort;
+	desc.xxfi_close = filter_close;
+	desc.xxfi_negotiate = filter_negotiate;
+	return smfi_register(desc) == MI_SUCCESS ? 0 : -1;
+}

@@ -1,0 +1,320 @@
+/*
+ * NAME
+ *	main - the sakimori daemon
+ * SUMMARY
+ *	sakimori [-fDtV] [-c file] [-o name=value ...]
+ * DESCRIPTION
+ *	Loads the configuration (a file, or the embedded defaults), opens
+ *	the milter socket and the control socket, daemonizes unless -f,
+ *	writes the pidfile, drops privileges, starts the DNS workers and
+ *	hands over to libmilter's smfi_main().
+ *	Signals: libmilter stops the filter on SIGHUP, SIGTERM and SIGINT
+ *	(freebsd-src contrib/sendmail/libmilter/signal.c), so the reload
+ *	signal is SIGUSR1; `sakimori-ctl reload` does the same and reports
+ *	the outcome.
+ * THREADS
+ *	Every signal is blocked before the first thread starts; one thread
+ *	sigwaits for SIGUSR1, libmilter's own thread for the others.
+ * ERRORS
+ *	Start-up errors exit with a sysexits code: EX_USAGE for the command
+ *	line, EX_CONFIG for the configuration, EX_NOUSER, EX_OSERR,
+ *	EX_UNAVAILABLE for sockets.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <ldns/ldns.h>
+#include <libmilter/mfapi.h>
+#include <spf2/spf_lib_version.h>
+
+#include "milter/control.h"
+#include "milter/filter.h"
+#include "milter/log.h"
+#include "milter/runtime.h"
+#include "policy/config.h"
+
+#define MAX_OVERRIDES 256 /* -o options on one command line */
+
+/* usage - the command line, on stderr */
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: sakimori [-fDtV] [-c file] [-o name=value ...]\n"
+	    "  -c file        configuration file (default: embedded "
+	    "defaults)\n"
+	    "  -o name=value  override one option for this run\n"
+	    "  -f             stay in the foreground, log to stderr too\n"
+	    "  -t             test the configuration and exit\n"
+	    "  -D             print the effective configuration and exit\n"
+	    "  -V             print the version and exit\n");
+}
+
+/* print_version - ours and the libraries' */
+static void
+print_version(void)
+{
+	unsigned int maj, min, pl;
+
+	smfi_version(&maj, &min, &pl);
+	printf("sakimori %s (libmilter %u.%u.%u, libspf2 %d.%d.%d, "
+	       "ldns %s)\n",
+	    SAKIMORI_VERSION, maj, min, pl, SPF_LIB_VERSION_MAJOR,
+	    SPF_LIB_VERSION_MINOR, SPF_LIB_VERSION_PATCH, ldns_version());
+}
+
+/* make_parent_dir - create the directory of a runtime file if missing */
+static void
+make_parent_dir(const char *path, uid_t uid, gid_t gid)
+{
+	char dir[4096];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return;
+	*slash = '\0';
+	if (mkdir(dir, 0755) == 0 && uid != (uid_t)-1 &&
+	    chown(dir, uid, gid) != 0)
+		fprintf(stderr, "sakimori: chown %s: %s\n", dir,
+		    strerror(errno));
+}
+
+/* write_pidfile - our pid, owned by the user we become */
+static int
+write_pidfile(const char *path, uid_t uid, gid_t gid)
+{
+	FILE *fp;
+
+	make_parent_dir(path, uid, gid);
+	if ((fp = fopen(path, "w")) == NULL)
+		return -1;
+	fprintf(fp, "%ld\n", (long)getpid());
+	if (fclose(fp) != 0)
+		return -1;
+	if (uid != (uid_t)-1 && chown(path, uid, gid) != 0)
+		return -1;
+	return 0;
+}
+
+/* drop_privileges - become the configured user for good */
+static int
+drop_privileges(const struct passwd *pw)
+{
+	if (initgroups(pw->pw_name, pw->pw_gid) != 0 ||
+	    setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
+		return -1;
+	/* Regaining root must fail now. */
+	if (pw->pw_uid != 0 && setuid(0) == 0)
+		return -1;
+	return 0;
+}
+
+/* signal_main - reload on SIGUSR1 */
+static void *
+signal_main(void *arg)
+{
+	sigset_t *set = arg;
+	char *error;
+	int sig;
+
+	for (;;) {
+		if (sigwait(set, &sig) != 0)
+			continue;
+		if (sig != SIGUSR1)
+			continue;
+		log_msg(LOG_INFO, "SIGUSR1: reloading");
+		if (runtime_reload(&error) != 0) {
+			log_msg(LOG_WARNING, "reload refused, old "
+			    "configuration stays live: %s", error);
+			free(error);
+		}
+	}
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	char *overrides[MAX_OVERRIDES];
+	size_t override_count = 0;
+	const char *path = NULL;
+	bool foreground = false, test = false, dump = false;
+	struct config *cfg = NULL;
+	struct passwd *pw = NULL;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	char *error = NULL;
+	static sigset_t usr1;
+	sigset_t all;
+	pthread_t sig_thread;
+	int c, err, ret;
+
+	while ((c = getopt(argc, argv, "c:Dfho:tV")) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'D':
+			dump = true;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case 'o':
+			if (override_count == MAX_OVERRIDES) {
+				fprintf(stderr, "sakimori: too many -o\n");
+				return EX_USAGE;
+			}
+			overrides[override_count++] = optarg;
+			break;
+		case 't':
+			test = true;
+			break;
+		case 'V':
+			print_version();
+			return 0;
+		case 'h':
+			usage();
+			return 0;
+		default:
+			usage();
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage();
+		return EX_USAGE;
+	}
+	if (config_load(path, overrides, override_count, &cfg, &error) != 0) {
+		fprintf(stderr, "sakimori: %s\n", error);
+		free(error);
+		return EX_CONFIG;
+	}
+	if (test) {
+		printf("sakimori: configuration %s is valid\n",
+		    path != NULL ? path : "(embedded defaults)");
+		config_free(&cfg);
+		return 0;
+	}
+	if (dump) {
+		ret = config_dump(cfg, stdout) == 0 ? 0 : EX_IOERR;
+		config_free(&cfg);
+		return ret;
+	}
+	log_open("sakimori", foreground);
+	if (log_set_debug(cfg->debug, cfg->debug_count) != 0) {
+		fprintf(stderr, "sakimori: debug: unknown subsystem\n");
+		config_free(&cfg);
+		return EX_CONFIG;
+	}
+	if (cfg->user != NULL && *cfg->user != '\0') {
+		if ((pw = getpwnam(cfg->user)) == NULL) {
+			fprintf(stderr, "sakimori: user: %s: no such user\n",
+			    cfg->user);
+			config_free(&cfg);
+			return EX_NOUSER;
+		}
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	}
+
+	if (smfi_setconn(cfg->listen) != MI_SUCCESS ||
+	    filter_register() != 0 || smfi_opensocket(true) != MI_SUCCESS) {
+		fprintf(stderr, "sakimori: listen: %s: cannot open the milter "
+				"socket\n", cfg->listen);
+		config_free(&cfg);
+		return EX_UNAVAILABLE;
+	}
+	if (cfg->control_socket != NULL && *cfg->control_socket != '\0') {
+		make_parent_dir(cfg->control_socket, uid, gid);
+		if (control_open(cfg->control_socket, cfg->control_mode, uid,
+			gid, &error) != 0) {
+			fprintf(stderr, "sakimori: %s\n", error);
+			free(error);
+			config_free(&cfg);
+			return EX_UNAVAILABLE;
+		}
+	}
+	if (!foreground && daemon(0, 0) != 0) {
+		fprintf(stderr, "sakimori: daemon: %s\n", strerror(errno));
+		control_stop();
+		config_free(&cfg);
+		return EX_OSERR;
+	}
+	if (cfg->pidfile != NULL && *cfg->pidfile != '\0' &&
+	    write_pidfile(cfg->pidfile, uid, gid) != 0)
+		log_msg(LOG_WARNING, "pidfile: %s: %s", cfg->pidfile,
+		    strerror(errno));
+	if (pw != NULL && drop_privileges(pw) != 0) {
+		log_msg(LOG_ERR, "user: %s: cannot drop privileges: %s",
+		    pw->pw_name, strerror(errno));
+		control_stop();
+		config_free(&cfg);
+		return EX_OSERR;
+	}
+
+	/* Block every signal before any thread exists. */
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGABRT);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+
+	if (runtime_init(cfg, path, overrides, override_count, &error) != 0) {
+		log_msg(LOG_ERR, "%s", error);
+		free(error);
+		control_stop();
+		return EX_CONFIG;
+	}
+	if ((err = pthread_create(&sig_thread, NULL, signal_main, &usr1)) !=
+	    0) {
+		log_msg(LOG_ERR, "pthread_create: %s", strerror(err));
+		control_stop();
+		runtime_shutdown();
+		return EX_OSERR;
+	}
+	if (control_start() != 0) {
+		control_stop();
+		runtime_shutdown();
+		return EX_OSERR;
+	}
+	{
+		struct runtime *rt = runtime_acquire();
+
+		log_msg(LOG_INFO, "sakimori %s started listen=%s config=%s "
+		    "authserv_id=%s", SAKIMORI_VERSION, rt->cfg->listen,
+		    path != NULL ? path : "(embedded defaults)",
+		    rt->cfg->authserv_id);
+		runtime_release(&rt);
+	}
+	ret = smfi_main();
+	log_msg(LOG_INFO, "stopping");
+	control_stop();
+	{
+		struct runtime *rt = runtime_acquire();
+
+		if (rt != NULL && rt->cfg->pidfile != NULL &&
+		    *rt->cfg->pidfile != '\0')
+			(void)unlink(rt->cfg->pidfile);
+		runtime_release(&rt);
+	}
+	runtime_shutdown();
+	return ret == MI_SUCCESS ? 0 : EX_SOFTWARE;
+}
