@@ -21,8 +21,8 @@
 #include <stdint.h>
 
 struct cidr_addr {
-	int family;	    /* AF_INET or AF_INET6 */
-	uint8_t bytes[16];  /* network order; 4 used for AF_INET */
+	int family;	   /* AF_INET or AF_INET6 */
+	uint8_t bytes[16]; /* network order; 4 used for AF_INET */
 };
 
 struct cidr_set;
@@ -65,8 +65,8 @@ size_t cidr_set_count(const struct cidr_set *set);
  * cidr_set_format - the i-th range as text ("10.0.0.0/8")
  *	buf: at least 50 bytes
  */
-void cidr_set_format(const struct cidr_set *set, size_t i, char *buf,
-    size_t size);
+void cidr_set_format(
+    const struct cidr_set *set, size_t i, char *buf, size_t size);
 
 /* cidr_set_free - free a set (NULL is fine) and set *set to NULL */
 void cidr_set_free(struct cidr_set **set);

@@ -144,9 +144,9 @@ authres_begin(struct authres_buf *b, const char *authserv_id)
 
 /* authres_add - append one "method=result" entry */
 void
-authres_add(struct authres_buf *b, const char *method,
-    enum result_code result, const char *comment, const char *ptype_prop,
-    const char *value, const char *comment2)
+authres_add(struct authres_buf *b, const char *method, enum result_code result,
+    const char *comment, const char *ptype_prop, const char *value,
+    const char *comment2)
 {
 	authres_puts(b, ";\n\t");
 	authres_puts(b, method);

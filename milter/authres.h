@@ -22,9 +22,9 @@
 #include "policy/result.h"
 
 struct authres_buf {
-	char *data;  /* NUL-terminated text, caller's storage */
-	size_t size; /* bytes in data */
-	size_t len;  /* bytes used */
+	char *data;   /* NUL-terminated text, caller's storage */
+	size_t size;  /* bytes in data */
+	size_t len;   /* bytes used */
 	int overflow; /* nonzero when something did not fit */
 };
 

@@ -35,16 +35,16 @@
 
 #define CONTROL_REQUEST_MAX 1024 /* bytes in one request line */
 
-static int control_fd = -1;	       /* listening socket */
+static int control_fd = -1;		 /* listening socket */
 static int control_pipe[2] = { -1, -1 }; /* stop signal for the thread */
-static char *control_path;	       /* socket path, for removal */
-static pthread_t control_thread;       /* the serving thread */
-static int control_running;	       /* thread started */
+static char *control_path;		 /* socket path, for removal */
+static pthread_t control_thread;	 /* the serving thread */
+static int control_running;		 /* thread started */
 
 /* control_open - create and bind the socket */
 int
-control_open(const char *path, unsigned mode, uid_t uid, gid_t gid,
-    char **error_r)
+control_open(
+    const char *path, unsigned mode, uid_t uid, gid_t gid, char **error_r)
 {
 	struct sockaddr_un sun;
 	int fd = -1, probe;
@@ -60,13 +60,15 @@ control_open(const char *path, unsigned mode, uid_t uid, gid_t gid,
 	strcpy(sun.sun_path, path);
 	/* A live daemon answers on the socket: do not steal it. */
 	if ((probe = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0) {
-		int live = connect(probe, (struct sockaddr *)&sun,
-		    sizeof(sun)) == 0;
+		int live =
+		    connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0;
 
 		close(probe);
 		if (live) {
-			snprintf(buf, sizeof(buf), "control_socket: %s: "
-			    "another sakimori is listening there", path);
+			snprintf(buf, sizeof(buf),
+			    "control_socket: %s: "
+			    "another sakimori is listening there",
+			    path);
 			goto fail;
 		}
 	}
@@ -103,15 +105,17 @@ reply_stats(FILE *fp)
 	struct runtime *rt = runtime_acquire();
 
 	filter_get_stats(&fs);
-	fprintf(fp, "sessions %lu\nmessages %lu\naccepted %lu\ntagged %lu\n"
-		    "tempfailed %lu\nrejected %lu\nerrors %lu\n",
+	fprintf(fp,
+	    "sessions %lu\nmessages %lu\naccepted %lu\ntagged %lu\n"
+	    "tempfailed %lu\nrejected %lu\nerrors %lu\n",
 	    fs.sessions, fs.messages, fs.accepted, fs.tagged, fs.tempfailed,
 	    fs.rejected, fs.errors);
 	if (rt != NULL) {
 		dns_get_stats(rt->dns, &ds);
-		fprintf(fp, "dns_queries %lu\ndns_cache_hits %lu\n"
-			    "dns_sent %lu\ndns_tempfail %lu\n"
-			    "dns_cache_entries %lu\nconfig_generation %lu\n",
+		fprintf(fp,
+		    "dns_queries %lu\ndns_cache_hits %lu\n"
+		    "dns_sent %lu\ndns_tempfail %lu\n"
+		    "dns_cache_entries %lu\nconfig_generation %lu\n",
 		    ds.queries, ds.cache_hits, ds.sent, ds.tempfail,
 		    ds.cache_entries, rt->generation);
 		runtime_release(&rt);
@@ -136,8 +140,10 @@ control_handle(const char *request, char **reply_r)
 		if (runtime_reload(&error) == 0) {
 			fprintf(fp, "ok reloaded\n");
 		} else {
-			log_msg(LOG_WARNING, "reload refused, old "
-			    "configuration stays live: %s", error);
+			log_msg(LOG_WARNING,
+			    "reload refused, old "
+			    "configuration stays live: %s",
+			    error);
 			fprintf(fp, "error: %s\n", error);
 			ret = -1;
 		}
@@ -159,8 +165,9 @@ control_handle(const char *request, char **reply_r)
 	} else if (strcmp(request, "ping") == 0) {
 		fprintf(fp, "ok pong\n");
 	} else {
-		fprintf(fp, "error: unknown request; try reload, stats, "
-			    "config, version, ping\n");
+		fprintf(fp,
+		    "error: unknown request; try reload, stats, "
+		    "config, version, ping\n");
 		ret = -1;
 	}
 	if (fclose(fp) != 0 || buf == NULL) {
@@ -233,8 +240,8 @@ control_main(void *arg)
 		if (poll(pfd, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			log_msg(LOG_WARNING, "control: poll: %s",
-			    strerror(errno));
+			log_msg(
+			    LOG_WARNING, "control: poll: %s", strerror(errno));
 			break;
 		}
 		if (pfd[1].revents != 0)
@@ -261,8 +268,8 @@ control_start(void)
 
 	if (control_fd < 0)
 		return 0;
-	if ((err = pthread_create(&control_thread, NULL, control_main,
-		 NULL)) != 0) {
+	if ((err = pthread_create(&control_thread, NULL, control_main, NULL)) !=
+	    0) {
 		log_msg(LOG_ERR, "control: pthread_create: %s", strerror(err));
 		return -1;
 	}
@@ -276,8 +283,8 @@ control_stop(void)
 {
 	if (control_running) {
 		if (write(control_pipe[1], "x", 1) != 1)
-			log_msg(LOG_WARNING, "control: stop: %s",
-			    strerror(errno));
+			log_msg(
+			    LOG_WARNING, "control: stop: %s", strerror(errno));
 		pthread_join(control_thread, NULL);
 		control_running = 0;
 	}

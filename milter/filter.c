@@ -47,50 +47,50 @@
 #include "milter/spf.h"
 #include "policy/verdict.h"
 
-#define FILTER_MAX_FORGED 64	 /* forged A-R headers we can delete */
-#define FILTER_MAX_HEADER 16384	 /* longer A-R values are not parsed */
-#define FILTER_AR_SIZE 4096	 /* our A-R header value */
+#define FILTER_MAX_FORGED 64	/* forged A-R headers we can delete */
+#define FILTER_MAX_HEADER 16384 /* longer A-R values are not parsed */
+#define FILTER_AR_SIZE 4096	/* our A-R header value */
 
 struct message {
-	bool active;		 /* between MAIL and EOM/ABORT */
-	bool outbound;		 /* authenticated submitter */
-	bool from_null;		 /* MAIL FROM:<> */
-	bool from_bad;		 /* MAIL FROM unusable (bytes, length) */
-	bool decided;		 /* verdict made (first RCPT) */
-	bool logged;		 /* summary line written */
-	bool refused;		 /* tempfail/reject given at RCPT */
-	char auth[128];		 /* {auth_authen}, escaped */
-	char from[512];		 /* MAIL FROM without brackets */
-	char qid[32];		 /* queue id, when the MTA tells */
+	bool active;		     /* between MAIL and EOM/ABORT */
+	bool outbound;		     /* authenticated submitter */
+	bool from_null;		     /* MAIL FROM:<> */
+	bool from_bad;		     /* MAIL FROM unusable (bytes, length) */
+	bool decided;		     /* verdict made (first RCPT) */
+	bool logged;		     /* summary line written */
+	bool refused;		     /* tempfail/reject given at RCPT */
+	char auth[128];		     /* {auth_authen}, escaped */
+	char from[512];		     /* MAIL FROM without brackets */
+	char qid[32];		     /* queue id, when the MTA tells */
 	struct spf_outcome spf_from; /* MAIL FROM identity */
 	struct spf_outcome spf_helo; /* HELO identity */
-	bool spf_from_done;	 /* spf_from holds a result */
-	bool spf_helo_done;	 /* spf_helo holds a result */
-	struct verdict v;	 /* the decision */
-	struct timespec deadline; /* DNS budget of this message */
-	unsigned rcpts;		 /* RCPT commands seen */
-	unsigned ar_seen;	 /* Authentication-Results headers seen */
+	bool spf_from_done;	     /* spf_from holds a result */
+	bool spf_helo_done;	     /* spf_helo holds a result */
+	struct verdict v;	     /* the decision */
+	struct timespec deadline;    /* DNS budget of this message */
+	unsigned rcpts;		     /* RCPT commands seen */
+	unsigned ar_seen;	     /* Authentication-Results headers seen */
 	unsigned forged[FILTER_MAX_FORGED]; /* their indices, ours */
-	unsigned forged_count;	 /* entries in forged */
-	unsigned forged_lost;	 /* forgeries past FILTER_MAX_FORGED */
+	unsigned forged_count;		    /* entries in forged */
+	unsigned forged_lost; /* forgeries past FILTER_MAX_FORGED */
 };
 
 struct session {
-	struct runtime *rt;	 /* config + resolver of this session */
-	char sid[24];		 /* session id for logs before a queue id */
-	bool nr_hdr;		 /* negotiated: no reply to headers */
-	bool connected;		 /* connect callback ran */
-	bool have_addr;		 /* addr is the client's IP address */
-	struct cidr_addr addr;	 /* client address */
+	struct runtime *rt;	   /* config + resolver of this session */
+	char sid[24];		   /* session id for logs before a queue id */
+	bool nr_hdr;		   /* negotiated: no reply to headers */
+	bool connected;		   /* connect callback ran */
+	bool have_addr;		   /* addr is the client's IP address */
+	struct cidr_addr addr;	   /* client address */
 	char ip[INET6_ADDRSTRLEN]; /* client address as text */
-	char host[256];		 /* client name the MTA reports, escaped */
-	char helo[256];		 /* HELO name as given (checked) */
-	bool helo_bad;		 /* HELO unusable */
-	bool trusted;		 /* in trusted_networks */
+	char host[256];		   /* client name the MTA reports, escaped */
+	char helo[256];		   /* HELO name as given (checked) */
+	bool helo_bad;		   /* HELO unusable */
+	bool trusted;		   /* in trusted_networks */
 	struct iprev_query *iprev; /* PTR lookup in flight */
 	struct iprev_outcome iprev_out; /* its outcome */
-	bool iprev_done;	 /* iprev_out holds a result */
-	struct message m;	 /* the current message */
+	bool iprev_done;		/* iprev_out holds a result */
+	struct message m;		/* the current message */
 };
 
 static atomic_ulong filter_sessions, filter_messages, filter_accepted,
@@ -181,8 +181,8 @@ text_ok(const char *t, size_t max)
 /* filter_negotiate - ask for what we use, and no more */
 static sfsistat
 filter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
-    unsigned long f2, unsigned long f3, unsigned long *pf0,
-    unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+    unsigned long f2, unsigned long f3, unsigned long *pf0, unsigned long *pf1,
+    unsigned long *pf2, unsigned long *pf3)
 {
 	const unsigned long need = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
 	const unsigned long skip = SMFIP_NOBODY | SMFIP_NOUNKNOWN |
@@ -211,8 +211,8 @@ filter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 			"i {auth_authen} {auth_type}") != MI_SUCCESS ||
 		    smfi_setsymlist(ctx, SMFIM_ENVRCPT, "i") != MI_SUCCESS ||
 		    smfi_setsymlist(ctx, SMFIM_EOM, "i") != MI_SUCCESS)
-			log_msg(LOG_WARNING, "%s: smfi_setsymlist failed",
-			    s->sid);
+			log_msg(
+			    LOG_WARNING, "%s: smfi_setsymlist failed", s->sid);
 	}
 	return SMFIS_CONTINUE;
 }
@@ -284,8 +284,8 @@ filter_helo(SMFICTX *ctx, char *helohost)
 
 	if (s == NULL || !s->connected)
 		return session_fail(s, "helo", "no session");
-	s->helo_bad = helohost == NULL || *helohost == '\0' ||
-	    !text_ok(helohost, 253);
+	s->helo_bad =
+	    helohost == NULL || *helohost == '\0' || !text_ok(helohost, 253);
 	if (s->helo_bad) {
 		log_msg(LOG_WARNING, "%s: unusable HELO name \"%s\"", s->sid,
 		    log_escape(helohost, esc, sizeof(esc)));
@@ -444,10 +444,11 @@ log_summary(struct session *s, const char *stage)
 	atomic_fetch_add(&filter_messages, 1);
 	log_escape(m->from, from, sizeof(from));
 	log_escape(s->helo, helo, sizeof(helo));
-#define APPEND(...)                                                          \
-	do {                                                                 \
-		if (n >= 0 && (size_t)n < size)                              \
-			n += snprintf(line + n, size - (size_t)n, __VA_ARGS__); \
+#define APPEND(...) \
+	do { \
+		if (n >= 0 && (size_t)n < size) \
+			n += \
+			    snprintf(line + n, size - (size_t)n, __VA_ARGS__); \
 	} while (0)
 	APPEND("%s: client=%s host=%s helo=\"%s\" from=<%s> rcpts=%u",
 	    session_id(s), s->ip, s->host, helo, from, m->rcpts);
@@ -471,8 +472,7 @@ log_summary(struct session *s, const char *stage)
 	else if (m->v.tag)
 		APPEND(" tag=yes");
 	if (m->v.would != m->v.action)
-		APPEND(" dry_run=%s cause=%s",
-		    verdict_action_name(m->v.would),
+		APPEND(" dry_run=%s cause=%s", verdict_action_name(m->v.would),
 		    verdict_check_name(m->v.would_cause));
 	APPEND(" stage=%s", stage);
 #undef APPEND
@@ -501,8 +501,10 @@ refuse(SMFICTX *ctx, struct session *s)
 	const struct verdict *v = &s->m.v;
 
 	if (reply_set(ctx, v->rcode, v->xcode, v->text) != 0)
-		log_msg(LOG_WARNING, "%s: reply \"%s %s\" refused; the MTA "
-		    "uses its own text", session_id(s), v->rcode, v->xcode);
+		log_msg(LOG_WARNING,
+		    "%s: reply \"%s %s\" refused; the MTA "
+		    "uses its own text",
+		    session_id(s), v->rcode, v->xcode);
 	return v->action == ACTION_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
@@ -580,8 +582,10 @@ add_our_header(SMFICTX *ctx, struct session *s)
 	if (!m->spf_from_done && !m->spf_helo_done && !s->iprev_done)
 		authres_none(&b);
 	if (b.overflow)
-		log_msg(LOG_WARNING, "%s: Authentication-Results cut at %zu "
-		    "bytes", session_id(s), sizeof(data));
+		log_msg(LOG_WARNING,
+		    "%s: Authentication-Results cut at %zu "
+		    "bytes",
+		    session_id(s), sizeof(data));
 	if (smfi_insheader(ctx, 0, "Authentication-Results", data) !=
 	    MI_SUCCESS)
 		return -1;
@@ -644,7 +648,8 @@ filter_eom(SMFICTX *ctx)
 		return r;
 	}
 	if (m->forged_lost > 0) {
-		log_msg(LOG_WARNING, "%s: %u more forged "
+		log_msg(LOG_WARNING,
+		    "%s: %u more forged "
 		    "Authentication-Results than can be removed; tempfail",
 		    session_id(s), m->forged_lost);
 		message_reset(s);
@@ -659,9 +664,11 @@ filter_eom(SMFICTX *ctx)
 		}
 	}
 	if (m->forged_count > 0)
-		log_msg(LOG_INFO, "%s: removed %u forged "
-		    "Authentication-Results header%s", session_id(s),
-		    m->forged_count, m->forged_count == 1 ? "" : "s");
+		log_msg(LOG_INFO,
+		    "%s: removed %u forged "
+		    "Authentication-Results header%s",
+		    session_id(s), m->forged_count,
+		    m->forged_count == 1 ? "" : "s");
 	if (add_our_header(ctx, s) != 0) {
 		message_reset(s);
 		return session_fail(s, "eom", "smfi_insheader failed");

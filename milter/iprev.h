@@ -42,8 +42,8 @@ struct iprev_outcome {
  *	addr: the client address
  * Returns the query (free with iprev_free), or NULL out of memory.
  */
-struct iprev_query *iprev_start(struct dns_resolver *r,
-    const struct cidr_addr *addr);
+struct iprev_query *iprev_start(
+    struct dns_resolver *r, const struct cidr_addr *addr);
 
 /*
  * iprev_finish - wait for the answers and decide

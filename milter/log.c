@@ -44,8 +44,8 @@ log_set_debug(char *const *names, size_t count)
 	size_t i, j;
 
 	for (i = 0; i < count; i++) {
-		for (j = 0; j < sizeof(log_subsys_names) /
-			 sizeof(log_subsys_names[0]);
+		for (j = 0;
+		     j < sizeof(log_subsys_names) / sizeof(log_subsys_names[0]);
 		     j++) {
 			if (strcasecmp(names[i], log_subsys_names[j].name) == 0)
 				break;
@@ -117,8 +117,8 @@ log_escape(const char *in, char *buf, size_t size)
 		in = "";
 	for (p = (const unsigned char *)in; *p != '\0'; p++) {
 		size_t need = (*p < 0x20 || *p >= 0x7f) ? 4
-		    : (*p == '"' || *p == '\\')	  ? 2
-						  : 1;
+		    : (*p == '"' || *p == '\\')		? 2
+							: 1;
 		if (o + need + 4 > size) {
 			if (size >= 4) {
 				memcpy(buf + (o < size - 4 ? o : size - 4),

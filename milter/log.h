@@ -18,10 +18,10 @@
 #include <syslog.h>
 
 enum log_subsys {
-	LOG_SUB_DNS = 1 << 0,	 /* resolver and cache */
-	LOG_SUB_SPF = 1 << 1,	 /* SPF evaluation */
-	LOG_SUB_IPREV = 1 << 2,	 /* iprev */
-	LOG_SUB_MILTER = 1 << 3, /* callbacks */
+	LOG_SUB_DNS = 1 << 0,	  /* resolver and cache */
+	LOG_SUB_SPF = 1 << 1,	  /* SPF evaluation */
+	LOG_SUB_IPREV = 1 << 2,	  /* iprev */
+	LOG_SUB_MILTER = 1 << 3,  /* callbacks */
 	LOG_SUB_CONTROL = 1 << 4, /* control socket */
 };
 

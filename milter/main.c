@@ -87,8 +87,8 @@ make_parent_dir(const char *path, uid_t uid, gid_t gid)
 	*slash = '\0';
 	if (mkdir(dir, 0755) == 0 && uid != (uid_t)-1 &&
 	    chown(dir, uid, gid) != 0)
-		fprintf(stderr, "sakimori: chown %s: %s\n", dir,
-		    strerror(errno));
+		fprintf(
+		    stderr, "sakimori: chown %s: %s\n", dir, strerror(errno));
 }
 
 /* write_pidfile - our pid, owned by the user we become */
@@ -136,8 +136,10 @@ signal_main(void *arg)
 			continue;
 		log_msg(LOG_INFO, "SIGUSR1: reloading");
 		if (runtime_reload(&error) != 0) {
-			log_msg(LOG_WARNING, "reload refused, old "
-			    "configuration stays live: %s", error);
+			log_msg(LOG_WARNING,
+			    "reload refused, old "
+			    "configuration stays live: %s",
+			    error);
 			free(error);
 		}
 	}
@@ -230,10 +232,12 @@ main(int argc, char **argv)
 		gid = pw->pw_gid;
 	}
 
-	if (smfi_setconn(cfg->listen) != MI_SUCCESS ||
-	    filter_register() != 0 || smfi_opensocket(true) != MI_SUCCESS) {
-		fprintf(stderr, "sakimori: listen: %s: cannot open the milter "
-				"socket\n", cfg->listen);
+	if (smfi_setconn(cfg->listen) != MI_SUCCESS || filter_register() != 0 ||
+	    smfi_opensocket(true) != MI_SUCCESS) {
+		fprintf(stderr,
+		    "sakimori: listen: %s: cannot open the milter "
+		    "socket\n",
+		    cfg->listen);
 		config_free(&cfg);
 		return EX_UNAVAILABLE;
 	}
@@ -298,8 +302,10 @@ main(int argc, char **argv)
 	{
 		struct runtime *rt = runtime_acquire();
 
-		log_msg(LOG_INFO, "sakimori %s started listen=%s config=%s "
-		    "authserv_id=%s", SAKIMORI_VERSION, rt->cfg->listen,
+		log_msg(LOG_INFO,
+		    "sakimori %s started listen=%s config=%s "
+		    "authserv_id=%s",
+		    SAKIMORI_VERSION, rt->cfg->listen,
 		    path != NULL ? path : "(embedded defaults)",
 		    rt->cfg->authserv_id);
 		runtime_release(&rt);

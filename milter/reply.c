@@ -75,8 +75,7 @@ reply_clean(const char *text, char *out, size_t size)
 
 /* reply_set - validate, clean and set the reply */
 int
-reply_set(SMFICTX *ctx, const char *rcode, const char *xcode,
-    const char *text)
+reply_set(SMFICTX *ctx, const char *rcode, const char *xcode, const char *text)
 {
 	char clean[REPLY_TEXT_MAX + 1];
 

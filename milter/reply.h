@@ -39,7 +39,7 @@ void reply_clean(const char *text, char *out, size_t size);
  * Returns 0, -1 when refused or libmilter failed (the MTA then uses its
  * default text for our SMFIS_REJECT / SMFIS_TEMPFAIL).
  */
-int reply_set(SMFICTX *ctx, const char *rcode, const char *xcode,
-    const char *text);
+int reply_set(
+    SMFICTX *ctx, const char *rcode, const char *xcode, const char *text);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "milter/log.h"
 #include "milter/runtime.h"
+#include "policy/config_schema.h"
 
 struct runtime_dns {
 	struct dns_resolver *dns; /* the resolver */
@@ -197,34 +198,45 @@ str_differs(const char *a, const char *b)
 	return strcmp(a, b) != 0;
 }
 
-/* keep_restart_options - values only a restart changes stay as they are */
+/*
+ * keep_restart_options - values only a restart changes stay as they are
+ * (the schema's reloadable flag says which)
+ */
 static int
 keep_restart_options(const struct config *old, struct config *cfg)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-	} fixed[] = {
-		{ "listen", offsetof(struct config, listen) },
-		{ "user", offsetof(struct config, user) },
-		{ "pidfile", offsetof(struct config, pidfile) },
-		{ "control_socket", offsetof(struct config, control_socket) },
-	};
 	size_t i;
 
-	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-		char **newp = (char **)((char *)cfg + fixed[i].off);
-		char *const *oldp = (char *const *)((const char *)old +
-		    fixed[i].off);
+	for (i = 0; i < config_schema_count; i++) {
+		const struct config_option *o = &config_schema[i];
+		char *newb = (char *)cfg + o->offset;
+		const char *oldb = (const char *)old + o->offset;
 
-		if (!str_differs(*oldp, *newp))
+		if (o->reloadable || o->offset < 0)
 			continue;
+		if (o->type == CONFIG_STRING) {
+			char **newp = (char **)(void *)newb;
+			char *const *oldp = (char *const *)(const void *)oldb;
+
+			if (!str_differs(*oldp, *newp))
+				continue;
+			free(*newp);
+			*newp = NULL;
+			if (*oldp != NULL && (*newp = strdup(*oldp)) == NULL)
+				return -1;
+		} else if (o->type == CONFIG_MODE || o->type == CONFIG_UINT) {
+			unsigned *newp = (unsigned *)(void *)newb;
+			const unsigned *oldp =
+			    (const unsigned *)(const void *)oldb;
+
+			if (*newp == *oldp)
+				continue;
+			*newp = *oldp;
+		} else {
+			continue;
+		}
 		log_msg(LOG_WARNING,
-		    "reload: %s changed; it takes effect at restart", fixed[i].name);
-		free(*newp);
-		*newp = NULL;
-		if (*oldp != NULL && (*newp = strdup(*oldp)) == NULL)
-			return -1;
+		    "reload: %s changed; it takes effect at restart", o->key);
 	}
 	return 0;
 }

@@ -28,11 +28,11 @@
 #include "policy/config.h"
 
 struct runtime {
-	const struct config *cfg;	/* immutable config */
-	struct dns_resolver *dns;	/* shared resolver */
-	struct runtime_dns *dns_ref;	/* reference count of dns */
-	unsigned long generation;	/* 1 at start, +1 per reload */
-	int refs;			/* atomic reference count */
+	const struct config *cfg;    /* immutable config */
+	struct dns_resolver *dns;    /* shared resolver */
+	struct runtime_dns *dns_ref; /* reference count of dns */
+	unsigned long generation;    /* 1 at start, +1 per reload */
+	int refs;		     /* atomic reference count */
 };
 
 /*
@@ -43,9 +43,8 @@ struct runtime {
  *	error_r: why it failed (caller frees)
  * Returns 0, or -1 (cfg freed).
  */
-int runtime_init(struct config *cfg, const char *path,
-    char *const *overrides, size_t override_count, char **error_r)
-    __attribute__((warn_unused_result));
+int runtime_init(struct config *cfg, const char *path, char *const *overrides,
+    size_t override_count, char **error_r) __attribute__((warn_unused_result));
 
 /* runtime_acquire - the current runtime, one more reference */
 struct runtime *runtime_acquire(void);

@@ -60,8 +60,10 @@ send_request(const char *path, const char *request, char **reply_r)
 	strcpy(sun.sun_path, path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
 	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		fprintf(stderr, "sakimori-ctl: %s: %s (is sakimori "
-				"running?)\n", path, strerror(errno));
+		fprintf(stderr,
+		    "sakimori-ctl: %s: %s (is sakimori "
+		    "running?)\n",
+		    path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -69,8 +71,8 @@ send_request(const char *path, const char *request, char **reply_r)
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	snprintf(buf, sizeof(buf), "%s\n", request);
 	if (write(fd, buf, strlen(buf)) != (ssize_t)strlen(buf)) {
-		fprintf(stderr, "sakimori-ctl: %s: %s\n", path,
-		    strerror(errno));
+		fprintf(
+		    stderr, "sakimori-ctl: %s: %s\n", path, strerror(errno));
 		close(fd);
 		return -1;
 	}

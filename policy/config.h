@@ -13,7 +13,9 @@
  * THREADS
  *	config_load may run in any thread; a loaded config is immutable and
  *	may be read by any number of threads. Reference counting of live
- *	configs is the milter's business.
+ *	configs is the milter's business. libconfuse's lexer is not
+ *	reentrant, so concurrent config_load calls take turns on a lock
+ *	inside config.c.
  * OWNERSHIP
  *	Every string and array in struct config belongs to it and is freed
  *	by config_free().
@@ -38,35 +40,39 @@ struct config {
 	char *authserv_id;	  /* A-R authserv-id; host name by default */
 	struct cidr_set *trusted; /* trusted_networks: skip inbound checks */
 	char **dns_nameservers;	  /* "ADDR" or "ADDR@PORT"; none: resolv.conf */
-	size_t dns_nameserver_count; /* entries in dns_nameservers */
-	unsigned dns_timeout_ms;  /* one query attempt */
-	unsigned dns_retries;	  /* further attempts after the first */
-	unsigned dns_cache_size;  /* entries; 0 disables the cache */
-	unsigned dns_cache_max_ttl; /* seconds; longer TTLs are capped */
-	unsigned dns_workers;	  /* queries in flight at once */
-	unsigned dns_budget_ms;	  /* DNS wait allowed per message */
+	size_t dns_nameserver_count;	 /* entries in dns_nameservers */
+	unsigned dns_timeout_ms;	 /* one query attempt */
+	unsigned dns_retries;		 /* further attempts after the first */
+	unsigned dns_cache_size;	 /* entries; 0 disables the cache */
+	unsigned dns_cache_max_ttl;	 /* seconds; longer TTLs are capped */
+	unsigned dns_workers;		 /* queries in flight at once */
+	unsigned dns_budget_ms;		 /* DNS wait allowed per message */
 	unsigned dns_max_answer_records; /* more in one answer: temperror */
-	unsigned iprev_max_names; /* PTR names followed forward */
-	bool spf_helo;		  /* check the HELO identity too */
-	char *tag_header;	  /* header added by the "tag" action */
-	bool log_stderr;	  /* also log to stderr (foreground) */
-	char **debug;		  /* debug subsystems: dns, spf, iprev, milter */
-	size_t debug_count;	  /* entries in debug */
-	struct verdict_policy policy; /* per check and result: action, dry_run */
+	unsigned iprev_max_names;	 /* PTR names followed forward */
+	bool spf_helo;			 /* check the HELO identity too */
+	char *tag_header;		 /* header added by the "tag" action */
+	bool log_stderr;		 /* also log to stderr (foreground) */
+	char **debug;	    /* debug subsystems: dns, spf, iprev, milter */
+	size_t debug_count; /* entries in debug */
+	struct verdict_policy
+	    policy; /* per check and result: action, dry_run */
 };
 
 /*
  * config_load - parse, override, validate
  *	path: config file, or NULL for the embedded defaults
- *	overrides: "name=value" strings (from -o), applied after the file
+ *	overrides: "name=value" strings (from -o), applied after the file;
+ *	    a list option takes "{a, b}", "{}" or one value and is replaced
+ *	    whole; quotes around a value are removed
  *	override_count: entries in overrides
  *	cfg_r: on success, the new config (caller frees with config_free)
- *	error_r: on failure, "file:line: option: why" (caller frees)
+ *	error_r: on failure, "file:line: option: why" (caller frees);
+ *	    "-o option: why" for an override, "file: strerror" for a file
+ *	    that cannot be read
  * Returns 0 on success, -1 on any error (nothing allocated).
  */
-int config_load(const char *path, char *const *overrides,
-    size_t override_count, struct config **cfg_r, char **error_r)
-    __attribute__((warn_unused_result));
+int config_load(const char *path, char *const *overrides, size_t override_count,
+    struct config **cfg_r, char **error_r) __attribute__((warn_unused_result));
 
 /*
  * config_dump - write the effective config, every option, in file syntax
@@ -78,7 +84,8 @@ int config_dump(const struct config *cfg, FILE *fp);
 
 /*
  * config_same_dns - do two configs ask for the same DNS resolver setup?
- * Returns true when nameservers, timeouts, retries, cache and workers match.
+ * Returns true when nameservers, timeouts, retries, cache and workers match
+ * (every dns_* option is compared).
  */
 bool config_same_dns(const struct config *a, const struct config *b);
 

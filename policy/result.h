@@ -14,12 +14,12 @@
 #define SAKIMORI_POLICY_RESULT_H
 
 enum result_code {
-	RESULT_NONE = 0, /* no policy published / check not possible */
-	RESULT_PASS,	 /* authorized / confirmed */
-	RESULT_FAIL,	 /* explicitly not authorized */
-	RESULT_SOFTFAIL, /* SPF: probably not authorized */
-	RESULT_NEUTRAL,	 /* SPF: no assertion */
-	RESULT_POLICY,	 /* DKIM: signature refused by local policy */
+	RESULT_NONE = 0,  /* no policy published / check not possible */
+	RESULT_PASS,	  /* authorized / confirmed */
+	RESULT_FAIL,	  /* explicitly not authorized */
+	RESULT_SOFTFAIL,  /* SPF: probably not authorized */
+	RESULT_NEUTRAL,	  /* SPF: no assertion */
+	RESULT_POLICY,	  /* DKIM: signature refused by local policy */
 	RESULT_TEMPERROR, /* transient (DNS) error */
 	RESULT_PERMERROR, /* permanent error in the published data */
 	RESULT_CODE_COUNT /* number of codes; not a result */

@@ -41,24 +41,24 @@ struct verdict_rule {
 };
 
 struct verdict_policy {
-	struct verdict_rule rule[CHECK_COUNT][RESULT_CODE_COUNT]; /* by check, result */
+	struct verdict_rule rule[CHECK_COUNT][RESULT_CODE_COUNT]; /* by check */
 };
 
 struct verdict_input {
-	bool done[CHECK_COUNT];			/* check ran and has a result */
-	enum result_code result[CHECK_COUNT];	/* its result */
-	const char *spf_explanation;		/* sanitized exp= text or NULL */
+	bool done[CHECK_COUNT];		      /* check ran and has a result */
+	enum result_code result[CHECK_COUNT]; /* its result */
+	const char *spf_explanation;	      /* sanitized exp= text or NULL */
 };
 
 struct verdict {
-	enum action action;	  /* action to take */
-	enum check cause;	  /* check that chose it (if not ACCEPT) */
-	enum action would;	  /* strongest action incl. dry-run rules */
-	enum check would_cause;	  /* check that chose "would" */
-	bool tag;		  /* add the tag header (some live rule tags) */
-	char rcode[4];		  /* SMTP reply code for tempfail/reject */
-	char xcode[16];		  /* enhanced status code */
-	char text[512];		  /* reply text, plain ASCII, no CR/LF */
+	enum action action;	/* action to take */
+	enum check cause;	/* check that chose it; CHECK_COUNT: none */
+	enum action would;	/* strongest action incl. dry-run rules */
+	enum check would_cause; /* chose "would"; CHECK_COUNT: none */
+	bool tag;		/* add the tag header (some live rule tags) */
+	char rcode[4];		/* SMTP code for tempfail/reject, else "" */
+	char xcode[16];		/* enhanced status code */
+	char text[512];		/* reply text, plain ASCII, no CR/LF */
 };
 
 /*
@@ -79,7 +79,7 @@ void verdict_decide(const struct verdict_policy *policy,
 
 /*
  * verdict_action_name / verdict_action_parse - "accept", "tag", ...
- * verdict_check_name - "spf", "iprev"
+ * verdict_check_name - "spf", "iprev"; "none" for CHECK_COUNT
  * verdict_action_parse returns 0, or -1 for an unknown word.
  */
 const char *verdict_action_name(enum action action);

@@ -57,8 +57,8 @@ test_authserv_id(void **state)
 			fail_msg("%s: found got %d, want %d", c->name, got,
 			    c->want_found);
 		if (got == 1 && strcmp(buf, c->want) != 0)
-			fail_msg("%s: id got \"%s\", want \"%s\"", c->name,
-			    buf, c->want);
+			fail_msg("%s: id got \"%s\", want \"%s\"", c->name, buf,
+			    c->want);
 	}
 }
 
@@ -69,9 +69,8 @@ test_authserv_id_small_buffer(void **state)
 	char buf[8];
 
 	(void)state;
-	assert_int_equal(authres_authserv_id("mx.example.test; none", buf,
-			     sizeof(buf)),
-	    0);
+	assert_int_equal(
+	    authres_authserv_id("mx.example.test; none", buf, sizeof(buf)), 0);
 }
 
 /* test_build - the header our checks produce */
@@ -90,8 +89,8 @@ test_build(void **state)
 	authres_begin(&b, "mx.example.test");
 	authres_add(&b, "spf", RESULT_PASS, NULL, "smtp.mailfrom",
 	    "alice@pass.spf.test", NULL);
-	authres_add(&b, "spf", RESULT_NONE, "", "smtp.helo",
-	    "helo.example.test", NULL);
+	authres_add(
+	    &b, "spf", RESULT_NONE, "", "smtp.helo", "helo.example.test", NULL);
 	authres_add(&b, "iprev", RESULT_PASS, NULL, "policy.iprev",
 	    "192.0.2.10", "good.iprev.test");
 	if (strcmp(data, want) != 0)
@@ -109,8 +108,7 @@ static const struct pvalue_case pvalue_cases[] = {
 	{ "addr-spec", "a.b@example.test", "a.b@example.test" },
 	{ "domain", "example.test", "example.test" },
 	{ "ipv6 quoted", "2001:db8::10", "\"2001:db8::10\"" },
-	{ "space in local-part", "a b@example.test",
-	    "\"a b@example.test\"" },
+	{ "space in local-part", "a b@example.test", "\"a b@example.test\"" },
 	{ "quote and backslash", "a\"\\b@x.test", "\"a\\\"\\\\b@x.test\"" },
 	{ "control byte", "a\x01@x.test", "\"a?@x.test\"" },
 	{ "non-ascii", "\xc3\xa9@x.test", "\"??@x.test\"" },
@@ -135,8 +133,8 @@ test_pvalue(void **state)
 		snprintf(want, sizeof(want), "id;\n\tspf=fail smtp.mailfrom=%s",
 		    c->want);
 		if (strcmp(data, want) != 0)
-			fail_msg("%s: got \"%s\", want \"%s\"", c->name, data,
-			    want);
+			fail_msg(
+			    "%s: got \"%s\", want \"%s\"", c->name, data, want);
 	}
 }
 
@@ -150,8 +148,8 @@ test_comment_sanitized(void **state)
 
 	(void)state;
 	authres_begin(&b, "id");
-	authres_add(&b, "spf", RESULT_PERMERROR, "(bad) x\ny\\", "smtp.mailfrom",
-	    "a@b", NULL);
+	authres_add(&b, "spf", RESULT_PERMERROR, "(bad) x\ny\\",
+	    "smtp.mailfrom", "a@b", NULL);
 	if (strcmp(data, want) != 0)
 		fail_msg("got \"%s\", want \"%s\"", data, want);
 }

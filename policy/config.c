@@ -1,0 +1,1049 @@
+/*
+ * NAME
+ *	config - sakimori's configuration: schema, parser, effective dump
+ * SUMMARY
+ *	libconfuse parses; the schema (config_schema.c) says what is valid;
+ *	the result is a fresh, immutable struct config.
+ * DESCRIPTION
+ *	See config.h. The libconfuse option array is built from the schema
+ *	for each load. Every value is checked in a libconfuse parse
+ *	callback, while the lexer still knows the line, so errors read
+ *	"file:line: key: why"; -o overrides go through the same callbacks
+ *	and read "-o key: why". libconfuse's own messages (syntax, unknown
+ *	option) are caught by an error function and get the same prefix.
+ *	Nothing is printed or logged: the first error comes back in error_r.
+ * THREADS
+ *	libconfuse's lexer keeps its state in globals (flex, not
+ *	reentrant), so config_load holds config_lock around all libconfuse
+ *	calls; loads in several threads are safe but run one at a time.
+ *	The per-load error state travels with the cfg_t (config_ctx_*), not
+ *	in a global. A loaded struct config is immutable.
+ * OWNERSHIP
+ *	struct config owns all its strings, arrays and its cidr_set;
+ *	config_free() releases them.
+ * ERRORS
+ *	"FILE: strerror" for a file that cannot be opened;
+ *	"FILE:LINE: KEY: why" or "FILE:LINE: libconfuse message" for bad
+ *	input; "-o KEY: why" for a bad override; "FILE: KEY: why" when no
+ *	line applies (authserv_id from the host name, out of memory).
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <confuse.h>
+
+#include "lists/cidr.h"
+#include "policy/config.h"
+#include "policy/config_schema.h"
+#include "policy/result.h"
+#include "policy/verdict.h"
+
+/* Largest config file we read. */
+#define CONFIG_FILE_MAX (1024 * 1024)
+
+/* Serializes libconfuse, whose lexer is not reentrant. */
+static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct config_ctx {
+	const char *file;     /* file being parsed, NULL for defaults only */
+	const char *override; /* key of the -o being applied, or NULL */
+	char *error;	      /* first error, with its location */
+};
+
+/*
+ * config_ctx_attach - tie the load context to a cfg_t
+ *	libconfuse gives callbacks only the cfg_t, and keeps no user
+ *	pointer. The root section never has a title (titles belong to
+ *	CFGF_TITLE sub-sections, which we do not use), so the title slot
+ *	carries the context; config_ctx_detach() clears it before cfg_free,
+ *	which would otherwise free() it.
+ */
+static void
+config_ctx_attach(cfg_t *cfg, struct config_ctx *ctx)
+{
+	cfg->title = (char *)ctx;
+}
+
+/* config_ctx_of - the load context of a cfg_t, NULL during cfg_init */
+static struct config_ctx *
+config_ctx_of(cfg_t *cfg)
+{
+	return (struct config_ctx *)cfg->title;
+}
+
+/* config_ctx_detach - untie the context before cfg_free */
+static void
+config_ctx_detach(cfg_t *cfg)
+{
+	cfg->title = NULL;
+}
+
+/* config_ctx_set - record the first error, adding the location */
+static void
+config_ctx_set(struct config_ctx *ctx, cfg_t *cfg, const char *msg)
+{
+	int n;
+
+	if (ctx->error != NULL)
+		return; /* later errors follow from the first */
+	if (ctx->override != NULL)
+		n = asprintf(&ctx->error, "-o %s: %s", ctx->override, msg);
+	else if (cfg != NULL && cfg->filename != NULL && cfg->line > 0)
+		n = asprintf(
+		    &ctx->error, "%s:%d: %s", cfg->filename, cfg->line, msg);
+	else if (ctx->file != NULL)
+		n = asprintf(&ctx->error, "%s: %s", ctx->file, msg);
+	else
+		n = asprintf(&ctx->error, "%s", msg);
+	if (n < 0)
+		ctx->error = NULL;
+}
+
+/* config_errfunc - libconfuse error function: capture, never print */
+static void
+config_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
+{
+	struct config_ctx *ctx = config_ctx_of(cfg);
+	char *msg;
+
+	if (ctx == NULL || ctx->error != NULL)
+		return;
+	/* The commonest mistake gets our form: "KEY: unknown option". */
+	if (strcmp(fmt, "no such option '%s'") == 0) {
+		if (asprintf(&msg, "%s: unknown option", va_arg(ap, char *)) <
+		    0)
+			return;
+	} else if (vasprintf(&msg, fmt, ap) < 0) {
+		return;
+	}
+	config_ctx_set(ctx, cfg, msg);
+	free(msg);
+}
+
+/* config_value_error - report a bad value of an option, then return -1 */
+static int __attribute__((format(printf, 3, 4)))
+config_value_error(cfg_t *cfg, const char *key, const char *fmt, ...)
+{
+	struct config_ctx *ctx = config_ctx_of(cfg);
+	char why[512], *msg;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (ctx == NULL) {
+		/* Only while cfg_init parses our own list defaults. */
+		cfg_error(cfg, "%s: %s", key, why);
+		return -1;
+	}
+	if (ctx->override != NULL) {
+		/* "-o key: why": the key is already in the prefix. */
+		config_ctx_set(ctx, cfg, why);
+		return -1;
+	}
+	if (asprintf(&msg, "%s: %s", key, why) < 0)
+		return -1;
+	config_ctx_set(ctx, cfg, msg);
+	free(msg);
+	return -1;
+}
+
+/* config_parse_int - libconfuse parse callback: decimal or octal, range */
+static int
+config_parse_int(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	const struct config_option *o = config_schema_find(opt->name);
+	int octal = o != NULL && o->type == CONFIG_MODE;
+	char *end;
+	long v;
+
+	if (o == NULL || value == NULL)
+		return -1;
+	if (!((value[0] >= '0' && value[0] <= '9') ||
+		(value[0] == '-' && value[1] >= '0' && value[1] <= '9')))
+		goto bad;
+	errno = 0;
+	v = strtol(value, &end, octal ? 8 : 10);
+	if (*end != '\0')
+		goto bad;
+	if (errno == ERANGE || v < o->min || v > o->max) {
+		if (octal)
+			return config_value_error(cfg, o->key,
+			    "must be between %#lo and %#lo", o->min, o->max);
+		return config_value_error(cfg, o->key,
+		    "must be between %ld and %ld%s%s", o->min, o->max,
+		    o->unit[0] != '\0' ? " " : "", o->unit);
+	}
+	*(long *)result = v;
+	return 0;
+bad:
+	return config_value_error(cfg, o->key,
+	    octal ? "\"%.64s\": want an octal mode such as 0660"
+		  : "\"%.64s\": want a whole number",
+	    value);
+}
+
+/* config_parse_bool - libconfuse parse callback: true/false words */
+static int
+config_parse_bool(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	int b;
+
+	if (value == NULL)
+		return -1;
+	if ((b = cfg_parse_boolean(value)) < 0)
+		return config_value_error(
+		    cfg, opt->name, "\"%.64s\": want true or false", value);
+	*(int *)result = b;
+	return 0;
+}
+
+/* config_parse_str - libconfuse parse callback: printable, then check */
+static int
+config_parse_str(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	const struct config_option *o = config_schema_find(opt->name);
+	const unsigned char *p;
+	char why[400];
+
+	if (o == NULL || value == NULL)
+		return -1;
+	for (p = (const unsigned char *)value; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return config_value_error(
+			    cfg, o->key, "control characters are not allowed");
+	}
+	if (strlen(value) > 1024)
+		return config_value_error(
+		    cfg, o->key, "longer than 1024 bytes");
+	if (o->check != NULL && o->check(value, why, sizeof(why)) < 0)
+		return config_value_error(cfg, o->key, "%s", why);
+	*(const char **)result = value;
+	return 0;
+}
+
+/* config_build_opts - the libconfuse option array for the schema */
+static cfg_opt_t *
+config_build_opts(void)
+{
+	cfg_opt_t *opts, *opt;
+	size_t i;
+
+	opts = calloc(config_schema_count + 1, sizeof(*opts));
+	if (opts == NULL)
+		return NULL;
+	for (i = 0; i < config_schema_count; i++) {
+		const struct config_option *o = &config_schema[i];
+
+		opt = &opts[i];
+		opt->name = o->key;
+		switch (o->type) {
+		case CONFIG_UINT:
+		case CONFIG_MODE:
+			opt->type = CFGT_INT;
+			opt->def.number = strtol(
+			    o->def, NULL, o->type == CONFIG_MODE ? 8 : 10);
+			opt->parsecb = config_parse_int;
+			break;
+		case CONFIG_BOOL:
+			opt->type = CFGT_BOOL;
+			opt->def.boolean = cfg_parse_boolean(o->def) == 1
+			    ? cfg_true
+			    : cfg_false;
+			opt->parsecb = config_parse_bool;
+			break;
+		case CONFIG_LIST:
+			opt->type = CFGT_STR;
+			opt->flags = CFGF_LIST;
+			/* cfg_dupopt_array copies it; we never write it. */
+			opt->def.parsed = (char *)(uintptr_t)o->def;
+			opt->parsecb = config_parse_str;
+			break;
+		case CONFIG_STRING:
+		case CONFIG_ACTION:
+			opt->type = CFGT_STR;
+			opt->def.string = o->def;
+			opt->parsecb = config_parse_str;
+			break;
+		}
+	}
+	/* opts[config_schema_count] stays zero: CFG_END(). */
+	return opts;
+}
+
+/* config_unquote - strip one pair of matching quotes, in place */
+static char *
+config_unquote(char *s)
+{
+	size_t len = strlen(s);
+
+	if (len >= 2 && (s[0] == '"' || s[0] == '\'') && s[len - 1] == s[0]) {
+		s[len - 1] = '\0';
+		return s + 1;
+	}
+	return s;
+}
+
+/* config_trim - strip blanks at both ends, in place */
+static char *
+config_trim(char *s)
+{
+	size_t len;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	len = strlen(s);
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		s[--len] = '\0';
+	return s;
+}
+
+/*
+ * config_override - apply one "name=value"
+ *	A list takes "{a, b}" (or "{}") or a single value, and replaces the
+ *	list, as "name = ..." in a file does. Quotes around a value are
+ *	removed; no other file syntax (escapes, ${ENV}) applies.
+ */
+static int
+config_override(cfg_t *cfg, struct config_ctx *ctx, const char *text)
+{
+	const struct config_option *o;
+	char *copy, *name, *value, *eq, *elem, *next;
+	cfg_opt_t *opt;
+	size_t len;
+	int ret = -1;
+
+	if ((copy = strdup(text)) == NULL) {
+		config_ctx_set(ctx, NULL, "out of memory");
+		return -1;
+	}
+	if ((eq = strchr(copy, '=')) == NULL) {
+		ctx->override = NULL;
+		if (asprintf(&ctx->error, "-o %s: want name=value", text) < 0)
+			ctx->error = NULL;
+		goto fail;
+	}
+	*eq = '\0';
+	name = config_trim(copy);
+	value = config_trim(eq + 1);
+	ctx->override = name;
+	if ((o = config_schema_find(name)) == NULL ||
+	    (opt = cfg_getopt(cfg, name)) == NULL) {
+		config_ctx_set(ctx, NULL, "unknown option");
+		goto fail;
+	}
+	if (o->type != CONFIG_LIST) {
+		if (cfg_setopt(cfg, opt, config_unquote(value)) == NULL)
+			goto bad;
+		ret = 0;
+		goto fail;
+	}
+
+	/* A list: replace whatever the defaults or the file gave. */
+	cfg_free_value(opt);
+	opt->flags &= ~CFGF_RESET;
+	len = strlen(value);
+	if (len > 0 && value[0] == '{') {
+		if (value[len - 1] != '}') {
+			config_ctx_set(ctx, NULL, "missing '}'");
+			goto fail;
+		}
+		value[len - 1] = '\0';
+		value = config_trim(value + 1);
+		if (value[0] == '\0') {
+			ret = 0; /* {}: the empty list */
+			goto fail;
+		}
+	}
+	for (elem = value; elem != NULL; elem = next) {
+		if ((next = strchr(elem, ',')) != NULL)
+			*next++ = '\0';
+		elem = config_unquote(config_trim(elem));
+		if (cfg_setopt(cfg, opt, elem) == NULL)
+			goto bad;
+	}
+	ret = 0;
+	goto fail;
+bad:
+	config_ctx_set(ctx, NULL, "bad value");
+fail:
+	ctx->override = NULL;
+	free(copy);
+	return ret;
+}
+
+/* config_strdup_list - copy a libconfuse list of strings */
+static int
+config_strdup_list(cfg_t *cfg, const char *key, char ***list_r, size_t *count_r)
+{
+	size_t n = cfg_size(cfg, key), i;
+	char **list;
+
+	*list_r = NULL;
+	*count_r = 0;
+	if (n == 0)
+		return 0;
+	if ((list = calloc(n, sizeof(*list))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((list[i] = strdup(cfg_getnstr(cfg, key, i))) == NULL)
+			goto fail;
+	}
+	*list_r = list;
+	*count_r = n;
+	return 0;
+fail:
+	while (i > 0)
+		free(list[--i]);
+	free(list);
+	return -1;
+}
+
+/* config_free_list - free a list of strings */
+static void
+config_free_list(char **list, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		free(list[i]);
+	free(list);
+}
+
+/* config_field - a field of struct config by its schema offset */
+static void *
+config_field(struct config *c, const struct config_option *o)
+{
+	return (char *)c + o->offset;
+}
+
+/* config_field_const - config_field for a const config */
+static const void *
+config_field_const(const struct config *c, const struct config_option *o)
+{
+	return (const char *)c + o->offset;
+}
+
+/* config_set_dry_run - mark one rule, or all, as dry-run */
+static void
+config_set_dry_run(struct config *c, const char *name)
+{
+	const struct config_option *o;
+	size_t i, j;
+
+	if (strcmp(name, "all") == 0) {
+		for (i = 0; i < CHECK_COUNT; i++) {
+			for (j = 0; j < RESULT_CODE_COUNT; j++)
+				c->policy.rule[i][j].dry_run = true;
+		}
+		return;
+	}
+	if ((o = config_schema_find(name)) != NULL && o->type == CONFIG_ACTION)
+		c->policy.rule[o->check_id][o->result].dry_run = true;
+}
+
+/* config_list_option - fill a list option into the config */
+static int
+config_list_option(
+    cfg_t *cfg, struct config *c, const struct config_option *o, char **why_r)
+{
+	size_t n = cfg_size(cfg, o->key), i;
+
+	if (strcmp(o->key, "trusted_networks") == 0) {
+		if ((c->trusted = cidr_set_create()) == NULL)
+			return -1;
+		for (i = 0; i < n; i++) {
+			if (cidr_set_add(c->trusted,
+				cfg_getnstr(cfg, o->key, i), why_r) < 0)
+				return -1;
+		}
+		return 0;
+	}
+	if (strcmp(o->key, "dns_nameservers") == 0)
+		return config_strdup_list(
+		    cfg, o->key, &c->dns_nameservers, &c->dns_nameserver_count);
+	if (strcmp(o->key, "debug") == 0)
+		return config_strdup_list(
+		    cfg, o->key, &c->debug, &c->debug_count);
+	if (strcmp(o->key, "dry_run") == 0) {
+		for (i = 0; i < n; i++)
+			config_set_dry_run(c, cfg_getnstr(cfg, o->key, i));
+		return 0;
+	}
+	return -1; /* a list in the schema that this file does not know */
+}
+
+/* config_empty_to_null - "" means "not set" for user and pidfile */
+static void
+config_empty_to_null(char **s)
+{
+	if (*s != NULL && (*s)[0] == '\0') {
+		free(*s);
+		*s = NULL;
+	}
+}
+
+/*
+ * config_from_cfg - build struct config from parsed, checked values
+ *	On failure *why_r is the reason (without location), or NULL for
+ *	out of memory.
+ */
+static int
+config_from_cfg(cfg_t *cfg, const char *path, struct config **cfg_r,
+    const char **key_r, char **why_r)
+{
+	const struct config_option *o;
+	struct config *c;
+	enum action action;
+	size_t i;
+
+	*why_r = NULL;
+	*key_r = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -1;
+	verdict_policy_default(&c->policy);
+	if (path != NULL && (c->path = strdup(path)) == NULL)
+		goto fail;
+	for (i = 0; i < config_schema_count; i++) {
+		o = &config_schema[i];
+		*key_r = o->key;
+		switch (o->type) {
+		case CONFIG_STRING:
+			*(char **)config_field(c, o) =
+			    strdup(cfg_getstr(cfg, o->key));
+			if (*(char **)config_field(c, o) == NULL)
+				goto fail;
+			break;
+		case CONFIG_UINT:
+		case CONFIG_MODE:
+			*(unsigned *)config_field(c, o) =
+			    (unsigned)cfg_getint(cfg, o->key);
+			break;
+		case CONFIG_BOOL:
+			*(bool *)config_field(c, o) = cfg_getbool(cfg, o->key);
+			break;
+		case CONFIG_LIST:
+			if (config_list_option(cfg, c, o, why_r) < 0)
+				goto fail;
+			break;
+		case CONFIG_ACTION:
+			if (verdict_action_parse(
+				cfg_getstr(cfg, o->key), &action) < 0)
+				goto fail;
+			c->policy.rule[o->check_id][o->result].action = action;
+			break;
+		}
+	}
+	*key_r = NULL;
+	config_empty_to_null(&c->user);
+	config_empty_to_null(&c->pidfile);
+	*cfg_r = c;
+	return 0;
+fail:
+	config_free(&c);
+	return -1;
+}
+
+/*
+ * config_fill_authserv_id - authserv_id "" becomes the host name
+ *	Returns 0, or -1 with *why_r set (caller frees).
+ */
+static int
+config_fill_authserv_id(struct config *c, char **why_r)
+{
+	const struct config_option *o = config_schema_find("authserv_id");
+	char host[256], why[400];
+
+	if (c->authserv_id[0] != '\0')
+		return 0;
+	if (gethostname(host, sizeof(host)) < 0) {
+		if (asprintf(why_r, "gethostname: %s; set authserv_id",
+			strerror(errno)) < 0)
+			*why_r = NULL;
+		return -1;
+	}
+	host[sizeof(host) - 1] = '\0';
+	if (o->check(host, why, sizeof(why)) < 0 || host[0] == '\0') {
+		if (asprintf(why_r,
+			"the host name is no authserv-id (%s); "
+			"set authserv_id",
+			host[0] != '\0' ? why : "empty") < 0)
+			*why_r = NULL;
+		return -1;
+	}
+	free(c->authserv_id);
+	if ((c->authserv_id = strdup(host)) == NULL) {
+		if (asprintf(why_r, "out of memory") < 0)
+			*why_r = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * config_blank_comments - replace comments by blanks, keeping newlines
+ *	XXX libconfuse 3.3 counts a line three times for a "#" or "//"
+ *	comment, and once too often for a "/ *" comment, so every error
+ *	after a comment would name the wrong line. We remove comments
+ *	before libconfuse sees them, as its lexer would find them: outside
+ *	quotes ("..." with \ escapes, '...' with \\ and \' escapes).
+ * Returns 0, or the line of an unterminated comment or string.
+ */
+static int
+config_blank_comments(char *buf, size_t len)
+{
+	enum { NORMAL, DQ, SQ, LINE, BLOCK } state = NORMAL;
+	int line = 1, start = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		char c = buf[i], next = i + 1 < len ? buf[i + 1] : '\0';
+
+		switch (state) {
+		case NORMAL:
+			if (c == '"' || c == '\'') {
+				state = c == '"' ? DQ : SQ;
+				start = line;
+			} else if (c == '#' || (c == '/' && next == '/')) {
+				state = LINE;
+				buf[i] = ' ';
+			} else if (c == '/' && next == '*') {
+				state = BLOCK;
+				start = line;
+				buf[i] = ' ';
+				buf[++i] = ' ';
+			}
+			break;
+		case DQ:
+		case SQ:
+			if (c == '\\' && next != '\0' &&
+			    (state == DQ || next == '\\' || next == '\'')) {
+				if (next == '\n')
+					line++;
+				i++;
+			} else if (c == (state == DQ ? '"' : '\'')) {
+				state = NORMAL;
+			}
+			break;
+		case LINE:
+			if (c == '\n')
+				state = NORMAL;
+			else
+				buf[i] = ' ';
+			break;
+		case BLOCK:
+			if (c == '*' && next == '/') {
+				buf[i] = ' ';
+				buf[++i] = ' ';
+				state = NORMAL;
+			} else if (c != '\n') {
+				buf[i] = ' ';
+			}
+			break;
+		}
+		if (c == '\n')
+			line++;
+	}
+	if (state == BLOCK || state == DQ || state == SQ)
+		return start;
+	return 0;
+}
+
+/*
+ * config_read - read the whole file, comments blanked
+ *	Returns the text (caller frees) and its length in *len_r, or NULL
+ *	with *error_r set.
+ */
+static char *
+config_read(const char *path, size_t *len_r, char **error_r)
+{
+	struct stat st;
+	char *buf = NULL;
+	const char *why;
+	FILE *fp;
+	size_t len;
+	int line;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		why = strerror(errno);
+		goto fail;
+	}
+	if (fstat(fileno(fp), &st) < 0 || !S_ISREG(st.st_mode)) {
+		why = "not a regular file";
+		goto fail;
+	}
+	if (st.st_size > CONFIG_FILE_MAX) {
+		why = "larger than 1 MiB";
+		goto fail;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		why = strerror(errno);
+		goto fail;
+	}
+	len = fread(buf, 1, (size_t)st.st_size + 1, fp);
+	if (ferror(fp)) {
+		why = strerror(errno);
+		goto fail;
+	}
+	if (len > (size_t)st.st_size) {
+		why = "file grew while being read";
+		goto fail;
+	}
+	buf[len] = '\0';
+	if (memchr(buf, '\0', len) != NULL) {
+		why = "holds a NUL byte";
+		goto fail;
+	}
+	if ((line = config_blank_comments(buf, len)) > 0) {
+		if (asprintf(error_r, "%s:%d: unterminated comment or string",
+			path, line) < 0)
+			*error_r = NULL;
+		goto fail_quiet;
+	}
+	fclose(fp);
+	*len_r = len;
+	return buf;
+fail:
+	if (asprintf(error_r, "%s: %s", path, why) < 0)
+		*error_r = NULL;
+fail_quiet:
+	free(buf);
+	if (fp != NULL)
+		fclose(fp);
+	return NULL;
+}
+
+/* config_parse_locked - parse file and overrides; config_lock held */
+static int
+config_parse_locked(cfg_opt_t *opts, char *text, size_t len,
+    struct config_ctx *ctx, char *const *overrides, size_t override_count,
+    struct config **cfg_r)
+{
+	const char *key;
+	char *why = NULL;
+	FILE *fp = NULL;
+	cfg_t *cfg;
+	size_t i;
+	int ret = -1;
+
+	if ((cfg = cfg_init(opts, CFGF_NONE)) == NULL) {
+		config_ctx_set(ctx, NULL, "out of memory");
+		return -1;
+	}
+	config_ctx_attach(cfg, ctx);
+	cfg_set_error_function(cfg, config_errfunc);
+
+	if (text != NULL && len > 0) {
+		free(cfg->filename);
+		if ((cfg->filename = strdup(ctx->file)) == NULL ||
+		    (fp = fmemopen(text, len, "r")) == NULL) {
+			config_ctx_set(ctx, NULL, "out of memory");
+			goto fail;
+		}
+		if (cfg_parse_fp(cfg, fp) != CFG_SUCCESS) {
+			config_ctx_set(ctx, cfg, "parse error");
+			goto fail;
+		}
+	}
+	/* Errors now have no line: the file is done. */
+	cfg->line = 0;
+	for (i = 0; i < override_count; i++) {
+		if (config_override(cfg, ctx, overrides[i]) < 0) {
+			config_ctx_set(ctx, NULL, "bad override");
+			goto fail;
+		}
+	}
+	if (config_from_cfg(cfg, ctx->file, cfg_r, &key, &why) < 0) {
+		char *msg;
+
+		if (asprintf(&msg, "%s: %s", key != NULL ? key : "config",
+			why != NULL ? why : "out of memory") >= 0) {
+			config_ctx_set(ctx, NULL, msg);
+			free(msg);
+		} else {
+			config_ctx_set(ctx, NULL, "out of memory");
+		}
+		goto fail;
+	}
+	ret = 0;
+fail:
+	if (fp != NULL)
+		fclose(fp);
+	free(why);
+	config_ctx_detach(cfg);
+	cfg_free(cfg);
+	return ret;
+}
+
+/* config_load - parse, override, validate */
+int
+config_load(const char *path, char *const *overrides, size_t override_count,
+    struct config **cfg_r, char **error_r)
+{
+	struct config_ctx ctx;
+	struct config *c = NULL;
+	cfg_opt_t *opts = NULL;
+	char *text = NULL, *why = NULL;
+	size_t len = 0;
+	int ret = -1;
+
+	*cfg_r = NULL;
+	*error_r = NULL;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.file = path;
+	if (path != NULL && (text = config_read(path, &len, error_r)) == NULL)
+		return -1;
+	if ((opts = config_build_opts()) == NULL) {
+		config_ctx_set(&ctx, NULL, "out of memory");
+		goto fail;
+	}
+
+	pthread_mutex_lock(&config_lock);
+	ret = config_parse_locked(
+	    opts, text, len, &ctx, overrides, override_count, &c);
+	pthread_mutex_unlock(&config_lock);
+	if (ret < 0)
+		goto fail;
+
+	if (config_fill_authserv_id(c, &why) < 0) {
+		char *msg;
+
+		ret = -1;
+		if (asprintf(&msg, "authserv_id: %s",
+			why != NULL ? why : "out of memory") >= 0) {
+			config_ctx_set(&ctx, NULL, msg);
+			free(msg);
+		}
+		goto fail;
+	}
+	*cfg_r = c;
+	c = NULL;
+	ret = 0;
+fail:
+	if (ret < 0) {
+		*error_r =
+		    ctx.error != NULL ? ctx.error : strdup("out of memory");
+		ctx.error = NULL;
+	}
+	free(ctx.error);
+	free(why);
+	free(opts);
+	config_free(&c);
+	free(text);
+	return ret;
+}
+
+/* config_write_quoted - a string as a single-quoted libconfuse value */
+static void
+config_write_quoted(FILE *fp, const char *s)
+{
+	/* Single quotes: no ${ENV} expansion, only \\ and \' escapes. */
+	fputc('\'', fp);
+	for (; *s != '\0'; s++) {
+		if (*s == '\\' || *s == '\'')
+			fputc('\\', fp);
+		fputc(*s, fp);
+	}
+	fputc('\'', fp);
+}
+
+/* config_write_strings - a list of strings as {'a', 'b'} */
+static void
+config_write_strings(FILE *fp, char *const *list, size_t count)
+{
+	size_t i;
+
+	fputc('{', fp);
+	for (i = 0; i < count; i++) {
+		if (i > 0)
+			fputs(", ", fp);
+		config_write_quoted(fp, list[i]);
+	}
+	fputc('}', fp);
+}
+
+/* config_write_dry_run - the rules in dry-run mode, "all" if all are */
+static void
+config_write_dry_run(FILE *fp, const struct config *cfg)
+{
+	const struct config_option *o;
+	size_t i, n = 0, set = 0;
+
+	for (i = 0; i < config_schema_count; i++) {
+		o = &config_schema[i];
+		if (o->type != CONFIG_ACTION)
+			continue;
+		n++;
+		if (cfg->policy.rule[o->check_id][o->result].dry_run)
+			set++;
+	}
+	if (set == n && n > 0) {
+		fputs("{'all'}", fp);
+		return;
+	}
+	fputc('{', fp);
+	for (i = 0, n = 0; i < config_schema_count; i++) {
+		o = &config_schema[i];
+		if (o->type != CONFIG_ACTION ||
+		    !cfg->policy.rule[o->check_id][o->result].dry_run)
+			continue;
+		if (n++ > 0)
+			fputs(", ", fp);
+		config_write_quoted(fp, o->key);
+	}
+	fputc('}', fp);
+}
+
+/* config_write_list - the value of a list option */
+static void
+config_write_list(
+    FILE *fp, const struct config *cfg, const struct config_option *o)
+{
+	char buf[64];
+	size_t i, n;
+
+	if (strcmp(o->key, "trusted_networks") == 0) {
+		n = cidr_set_count(cfg->trusted);
+		fputc('{', fp);
+		for (i = 0; i < n; i++) {
+			cidr_set_format(cfg->trusted, i, buf, sizeof(buf));
+			fprintf(fp, "%s'%s'", i > 0 ? ", " : "", buf);
+		}
+		fputc('}', fp);
+	} else if (strcmp(o->key, "dns_nameservers") == 0) {
+		config_write_strings(
+		    fp, cfg->dns_nameservers, cfg->dns_nameserver_count);
+	} else if (strcmp(o->key, "debug") == 0) {
+		config_write_strings(fp, cfg->debug, cfg->debug_count);
+	} else if (strcmp(o->key, "dry_run") == 0) {
+		config_write_dry_run(fp, cfg);
+	} else {
+		fputs("{}", fp);
+	}
+}
+
+/* config_write_comment - doc, default, range, reload as # lines */
+static void
+config_write_comment(FILE *fp, const struct config_option *o)
+{
+	fprintf(fp, "# %s\n# default: %s", o->doc,
+	    o->def[0] != '\0' ? o->def : "\"\"");
+	if (o->type == CONFIG_UINT)
+		fprintf(fp, "; range %ld..%ld%s%s", o->min, o->max,
+		    o->unit[0] != '\0' ? " " : "", o->unit);
+	else if (o->type == CONFIG_ACTION)
+		fputs("; accept, tag, tempfail or reject", fp);
+	if (!o->reloadable)
+		fputs("; needs a restart to change", fp);
+	fputc('\n', fp);
+}
+
+/* config_dump - write the effective config, every option, in file syntax */
+int
+config_dump(const struct config *cfg, FILE *fp)
+{
+	const struct config_option *o;
+	const void *field;
+	size_t i;
+
+	fprintf(fp, "# sakimori effective configuration (%s)\n",
+	    cfg->path != NULL ? cfg->path : "embedded defaults");
+	for (i = 0; i < config_schema_count; i++) {
+		o = &config_schema[i];
+		field = o->offset >= 0 ? config_field_const(cfg, o) : NULL;
+		fputc('\n', fp);
+		config_write_comment(fp, o);
+		fprintf(fp, "%s = ", o->key);
+		switch (o->type) {
+		case CONFIG_STRING: {
+			const char *s = *(char *const *)field;
+
+			config_write_quoted(fp, s != NULL ? s : "");
+			break;
+		}
+		case CONFIG_UINT:
+			fprintf(fp, "%u", *(const unsigned *)field);
+			break;
+		case CONFIG_MODE:
+			fprintf(fp, "0%03o", *(const unsigned *)field);
+			break;
+		case CONFIG_BOOL:
+			fputs(*(const bool *)field ? "true" : "false", fp);
+			break;
+		case CONFIG_LIST:
+			config_write_list(fp, cfg, o);
+			break;
+		case CONFIG_ACTION:
+			fputs(verdict_action_name(
+				  cfg->policy.rule[o->check_id][o->result]
+				      .action),
+			    fp);
+			break;
+		}
+		fputc('\n', fp);
+	}
+	if (fflush(fp) != 0 || ferror(fp))
+		return -1;
+	return 0;
+}
+
+/* config_same_strings - equal lists of strings? */
+static bool
+config_same_strings(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return false;
+	for (i = 0; i < na; i++) {
+		if (strcmp(a[i], b[i]) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* config_same_dns - do two configs ask for the same DNS resolver setup? */
+bool
+config_same_dns(const struct config *a, const struct config *b)
+{
+	return config_same_strings(a->dns_nameservers, a->dns_nameserver_count,
+		   b->dns_nameservers, b->dns_nameserver_count) &&
+	    a->dns_timeout_ms == b->dns_timeout_ms &&
+	    a->dns_retries == b->dns_retries &&
+	    a->dns_cache_size == b->dns_cache_size &&
+	    a->dns_cache_max_ttl == b->dns_cache_max_ttl &&
+	    a->dns_workers == b->dns_workers &&
+	    a->dns_budget_ms == b->dns_budget_ms &&
+	    a->dns_max_answer_records == b->dns_max_answer_records;
+}
+
+/* config_free - free a config and set *cfg to NULL */
+void
+config_free(struct config **cfg)
+{
+	struct config *c;
+
+	if (cfg == NULL || (c = *cfg) == NULL)
+		return;
+	free(c->path);
+	free(c->listen);
+	free(c->user);
+	free(c->pidfile);
+	free(c->control_socket);
+	free(c->authserv_id);
+	cidr_set_free(&c->trusted);
+	config_free_list(c->dns_nameservers, c->dns_nameserver_count);
+	free(c->tag_header);
+	config_free_list(c->debug, c->debug_count);
+	free(c);
+	*cfg = NULL;
+}

@@ -1,0 +1,338 @@
+/*
+ * NAME
+ *	test_verdict - unit tests for policy/verdict.c
+ * DESCRIPTION
+ *	Tables of results and rules against the action, cause, "would",
+ *	tag flag and SMTP reply chosen; the default policy; names.
+ */
+#include "policy/verdict.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A rule set in a table row: check, result, action, dry run. */
+struct rule_set {
+	enum check check;     /* which check */
+	enum result_code res; /* which result */
+	enum action action;   /* its action */
+	bool dry_run;	      /* shadow mode */
+};
+
+struct verdict_case {
+	const char *name;	     /* case name */
+	struct rule_set rules[4];    /* on top of all-accept; action 0 ends */
+	bool spf_done;		     /* SPF ran */
+	enum result_code spf;	     /* its result */
+	bool iprev_done;	     /* iprev ran */
+	enum result_code iprev;	     /* its result */
+	const char *exp;	     /* SPF explanation */
+	enum action want_action;     /* chosen action */
+	enum check want_cause;	     /* its cause */
+	enum action want_would;	     /* with dry-run rules */
+	enum check want_would_cause; /* its cause */
+	bool want_tag;		     /* tag flag */
+	const char *want_reply;	     /* "rcode xcode text" or "" */
+};
+
+#define R(c, r, a, d) CHECK_##c, RESULT_##r, ACTION_##a, d
+#define NOCHECK CHECK_COUNT
+
+static const struct verdict_case verdict_cases[] = {
+	{ "nothing ran", { { 0 } }, false, 0, false, 0, NULL, ACTION_ACCEPT,
+	    NOCHECK, ACTION_ACCEPT, NOCHECK, false, "" },
+	{ "spf pass accept", { { 0 } }, true, RESULT_PASS, false, 0, NULL,
+	    ACTION_ACCEPT, NOCHECK, ACTION_ACCEPT, NOCHECK, false, "" },
+	{ "spf softfail tag", { { R(SPF, SOFTFAIL, TAG, false) } }, true,
+	    RESULT_SOFTFAIL, false, 0, NULL, ACTION_TAG, CHECK_SPF, ACTION_TAG,
+	    CHECK_SPF, true, "" },
+	{ "iprev fail tempfail", { { R(IPREV, FAIL, TEMPFAIL, false) } }, false,
+	    0, true, RESULT_FAIL, NULL, ACTION_TEMPFAIL, CHECK_IPREV,
+	    ACTION_TEMPFAIL, CHECK_IPREV, false,
+	    "451 4.7.1 iprev fail: try again later" },
+	{ "iprev fail reject", { { R(IPREV, FAIL, REJECT, false) } }, false, 0,
+	    true, RESULT_FAIL, NULL, ACTION_REJECT, CHECK_IPREV, ACTION_REJECT,
+	    CHECK_IPREV, false,
+	    "550 5.7.1 iprev fail: rejected by local policy" },
+	{ "spf fail reject with exp", { { R(SPF, FAIL, REJECT, false) } }, true,
+	    RESULT_FAIL, false, 0, "see https://example.com/spf", ACTION_REJECT,
+	    CHECK_SPF, ACTION_REJECT, CHECK_SPF, false,
+	    "550 5.7.23 SPF fail: see https://example.com/spf" },
+	{ "spf fail reject no exp", { { R(SPF, FAIL, REJECT, false) } }, true,
+	    RESULT_FAIL, false, 0, NULL, ACTION_REJECT, CHECK_SPF,
+	    ACTION_REJECT, CHECK_SPF, false,
+	    "550 5.7.23 SPF fail: sender not authorized" },
+	{ "spf fail reject blank exp", { { R(SPF, FAIL, REJECT, false) } },
+	    true, RESULT_FAIL, false, 0, " \t ", ACTION_REJECT, CHECK_SPF,
+	    ACTION_REJECT, CHECK_SPF, false,
+	    "550 5.7.23 SPF fail: sender not authorized" },
+	{ "spf fail exp control bytes", { { R(SPF, FAIL, REJECT, false) } },
+	    true, RESULT_FAIL, false, 0, "bad\r\nthing\x01 \xc3\xa9t\xc3\xa9 ",
+	    ACTION_REJECT, CHECK_SPF, ACTION_REJECT, CHECK_SPF, false,
+	    "550 5.7.23 SPF fail: bad  thing  ??t??" },
+	{ "spf softfail reject is 5.7.1",
+	    { { R(SPF, SOFTFAIL, REJECT, false) } }, true, RESULT_SOFTFAIL,
+	    false, 0, "ignored", ACTION_REJECT, CHECK_SPF, ACTION_REJECT,
+	    CHECK_SPF, false,
+	    "550 5.7.1 SPF softfail: rejected by local policy" },
+	{ "spf temperror tempfail 4.4.3",
+	    { { R(SPF, TEMPERROR, TEMPFAIL, false) } }, true, RESULT_TEMPERROR,
+	    false, 0, NULL, ACTION_TEMPFAIL, CHECK_SPF, ACTION_TEMPFAIL,
+	    CHECK_SPF, false,
+	    "451 4.4.3 SPF temperror: DNS lookup failed, try again later" },
+	{ "iprev temperror tempfail 4.4.3",
+	    { { R(IPREV, TEMPERROR, TEMPFAIL, false) } }, false, 0, true,
+	    RESULT_TEMPERROR, NULL, ACTION_TEMPFAIL, CHECK_IPREV,
+	    ACTION_TEMPFAIL, CHECK_IPREV, false,
+	    "451 4.4.3 iprev temperror: DNS lookup failed, try again later" },
+	{ "reject beats tempfail",
+	    { { R(SPF, FAIL, TEMPFAIL, false) },
+		{ R(IPREV, FAIL, REJECT, false) } },
+	    true, RESULT_FAIL, true, RESULT_FAIL, NULL, ACTION_REJECT,
+	    CHECK_IPREV, ACTION_REJECT, CHECK_IPREV, false,
+	    "550 5.7.1 iprev fail: rejected by local policy" },
+	{ "tempfail beats tag, tag flag kept",
+	    { { R(SPF, FAIL, TAG, false) },
+		{ R(IPREV, TEMPERROR, TEMPFAIL, false) } },
+	    true, RESULT_FAIL, true, RESULT_TEMPERROR, NULL, ACTION_TEMPFAIL,
+	    CHECK_IPREV, ACTION_TEMPFAIL, CHECK_IPREV, true,
+	    "451 4.4.3 iprev temperror: DNS lookup failed, try again later" },
+	{ "tie: first check is the cause",
+	    { { R(SPF, FAIL, REJECT, false) },
+		{ R(IPREV, FAIL, REJECT, false) } },
+	    true, RESULT_FAIL, true, RESULT_FAIL, NULL, ACTION_REJECT,
+	    CHECK_SPF, ACTION_REJECT, CHECK_SPF, false,
+	    "550 5.7.23 SPF fail: sender not authorized" },
+	{ "dry run reject: reported, not acted",
+	    { { R(SPF, FAIL, REJECT, true) } }, true, RESULT_FAIL, false, 0,
+	    NULL, ACTION_ACCEPT, NOCHECK, ACTION_REJECT, CHECK_SPF, false, "" },
+	{ "dry run tag sets no tag flag", { { R(SPF, FAIL, TAG, true) } }, true,
+	    RESULT_FAIL, false, 0, NULL, ACTION_ACCEPT, NOCHECK, ACTION_TAG,
+	    CHECK_SPF, false, "" },
+	{ "dry run reject, live tag",
+	    { { R(SPF, FAIL, REJECT, true) }, { R(IPREV, FAIL, TAG, false) } },
+	    true, RESULT_FAIL, true, RESULT_FAIL, NULL, ACTION_TAG, CHECK_IPREV,
+	    ACTION_REJECT, CHECK_SPF, true, "" },
+	{ "live reject beats dry tempfail",
+	    { { R(SPF, FAIL, TEMPFAIL, true) },
+		{ R(IPREV, FAIL, REJECT, false) } },
+	    true, RESULT_FAIL, true, RESULT_FAIL, NULL, ACTION_REJECT,
+	    CHECK_IPREV, ACTION_REJECT, CHECK_IPREV, false,
+	    "550 5.7.1 iprev fail: rejected by local policy" },
+	{ "rule for another result does not apply",
+	    { { R(SPF, FAIL, REJECT, false) } }, true, RESULT_SOFTFAIL, false,
+	    0, NULL, ACTION_ACCEPT, NOCHECK, ACTION_ACCEPT, NOCHECK, false,
+	    "" },
+	{ "check not done is skipped", { { R(IPREV, NONE, REJECT, false) } },
+	    true, RESULT_PASS, false, RESULT_NONE, NULL, ACTION_ACCEPT, NOCHECK,
+	    ACTION_ACCEPT, NOCHECK, false, "" },
+};
+
+/* run_case - build the policy and input of a row and decide */
+static void
+run_case(const struct verdict_case *tc, struct verdict *v)
+{
+	struct verdict_policy policy;
+	struct verdict_input in;
+	size_t i;
+
+	memset(&policy, 0, sizeof(policy));
+	for (i = 0; i < NELEM(tc->rules) && tc->rules[i].action != 0; i++) {
+		policy.rule[tc->rules[i].check][tc->rules[i].res].action =
+		    tc->rules[i].action;
+		policy.rule[tc->rules[i].check][tc->rules[i].res].dry_run =
+		    tc->rules[i].dry_run;
+	}
+	memset(&in, 0, sizeof(in));
+	in.done[CHECK_SPF] = tc->spf_done;
+	in.result[CHECK_SPF] = tc->spf;
+	in.done[CHECK_IPREV] = tc->iprev_done;
+	in.result[CHECK_IPREV] = tc->iprev;
+	in.spf_explanation = tc->exp;
+	verdict_decide(&policy, &in, v);
+}
+
+/* test_decide - the verdict table */
+static void
+test_decide(void **state)
+{
+	const struct verdict_case *tc;
+	struct verdict v;
+	char reply[600];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < NELEM(verdict_cases); i++) {
+		tc = &verdict_cases[i];
+		run_case(tc, &v);
+		if (v.action != tc->want_action)
+			fail_msg("%s: action: got %s, want %s", tc->name,
+			    verdict_action_name(v.action),
+			    verdict_action_name(tc->want_action));
+		if (v.cause != tc->want_cause)
+			fail_msg("%s: cause: got %s, want %s", tc->name,
+			    verdict_check_name(v.cause),
+			    verdict_check_name(tc->want_cause));
+		if (v.would != tc->want_would)
+			fail_msg("%s: would: got %s, want %s", tc->name,
+			    verdict_action_name(v.would),
+			    verdict_action_name(tc->want_would));
+		if (v.would_cause != tc->want_would_cause)
+			fail_msg("%s: would_cause: got %s, want %s", tc->name,
+			    verdict_check_name(v.would_cause),
+			    verdict_check_name(tc->want_would_cause));
+		if (v.tag != tc->want_tag)
+			fail_msg("%s: tag: got %d, want %d", tc->name, v.tag,
+			    tc->want_tag);
+		if (v.rcode[0] != '\0')
+			snprintf(reply, sizeof(reply), "%s %s %s", v.rcode,
+			    v.xcode, v.text);
+		else
+			snprintf(reply, sizeof(reply), "%s%s", v.xcode, v.text);
+		if (strcmp(reply, tc->want_reply) != 0)
+			fail_msg("%s: reply: got \"%s\", want \"%s\"", tc->name,
+			    reply, tc->want_reply);
+	}
+}
+
+/* test_long_explanation - reply text stays at most 500 bytes */
+static void
+test_long_explanation(void **state)
+{
+	struct verdict_policy policy;
+	struct verdict_input in;
+	struct verdict v;
+	char exp[2000];
+
+	(void)state;
+	memset(exp, 'x', sizeof(exp) - 1);
+	exp[sizeof(exp) - 1] = '\0';
+	memset(&policy, 0, sizeof(policy));
+	policy.rule[CHECK_SPF][RESULT_FAIL].action = ACTION_REJECT;
+	memset(&in, 0, sizeof(in));
+	in.done[CHECK_SPF] = true;
+	in.result[CHECK_SPF] = RESULT_FAIL;
+	in.spf_explanation = exp;
+	verdict_decide(&policy, &in, &v);
+	if (strlen(v.text) != 500)
+		fail_msg("got text length %zu, want 500", strlen(v.text));
+	if (strncmp(v.text, "SPF fail: xxx", 13) != 0)
+		fail_msg("got \"%.20s...\", want \"SPF fail: xxx...\"", v.text);
+}
+
+/* test_default_policy - tag fail, softfail, permerror; accept the rest */
+static void
+test_default_policy(void **state)
+{
+	static const struct {
+		enum check check;
+		enum result_code res;
+		enum action want;
+	} cases[] = {
+		{ CHECK_SPF, RESULT_PASS, ACTION_ACCEPT },
+		{ CHECK_SPF, RESULT_FAIL, ACTION_TAG },
+		{ CHECK_SPF, RESULT_SOFTFAIL, ACTION_TAG },
+		{ CHECK_SPF, RESULT_NEUTRAL, ACTION_ACCEPT },
+		{ CHECK_SPF, RESULT_NONE, ACTION_ACCEPT },
+		{ CHECK_SPF, RESULT_TEMPERROR, ACTION_ACCEPT },
+		{ CHECK_SPF, RESULT_PERMERROR, ACTION_TAG },
+		{ CHECK_IPREV, RESULT_PASS, ACTION_ACCEPT },
+		{ CHECK_IPREV, RESULT_FAIL, ACTION_TAG },
+		{ CHECK_IPREV, RESULT_TEMPERROR, ACTION_ACCEPT },
+		{ CHECK_IPREV, RESULT_PERMERROR, ACTION_ACCEPT },
+	};
+	struct verdict_policy policy;
+	const struct verdict_rule *r;
+	size_t i, c, res;
+
+	(void)state;
+	memset(&policy, 0xff, sizeof(policy));
+	verdict_policy_default(&policy);
+	for (i = 0; i < NELEM(cases); i++) {
+		r = &policy.rule[cases[i].check][cases[i].res];
+		if (r->action != cases[i].want)
+			fail_msg("%s %s: got %s, want %s",
+			    verdict_check_name(cases[i].check),
+			    result_name(cases[i].res),
+			    verdict_action_name(r->action),
+			    verdict_action_name(cases[i].want));
+	}
+	/* Nothing rejects, nothing tempfails, nothing is dry-run. */
+	for (c = 0; c < CHECK_COUNT; c++) {
+		for (res = 0; res < RESULT_CODE_COUNT; res++) {
+			r = &policy.rule[c][res];
+			if (r->action > ACTION_TAG || r->dry_run)
+				fail_msg("%s %s: got %s dry_run=%d, want at "
+					 "most tag, live",
+				    verdict_check_name((enum check)c),
+				    result_name((enum result_code)res),
+				    verdict_action_name(r->action), r->dry_run);
+		}
+	}
+}
+
+/* test_names - action and check names, both ways */
+static void
+test_names(void **state)
+{
+	static const struct {
+		const char *word;
+		int want_ret;
+		enum action want;
+	} cases[] = {
+		{ "accept", 0, ACTION_ACCEPT },
+		{ "tag", 0, ACTION_TAG },
+		{ "tempfail", 0, ACTION_TEMPFAIL },
+		{ "reject", 0, ACTION_REJECT },
+		{ "REJECT", 0, ACTION_REJECT },
+		{ "bounce", -1, 0 },
+		{ "", -1, 0 },
+		{ "rejects", -1, 0 },
+	};
+	enum action a;
+	size_t i;
+	int ret;
+
+	(void)state;
+	for (i = 0; i < NELEM(cases); i++) {
+		a = ACTION_COUNT;
+		ret = verdict_action_parse(cases[i].word, &a);
+		if (ret != cases[i].want_ret)
+			fail_msg("\"%s\": got %d, want %d", cases[i].word, ret,
+			    cases[i].want_ret);
+		if (ret == 0 && a != cases[i].want)
+			fail_msg("\"%s\": got %s, want %s", cases[i].word,
+			    verdict_action_name(a),
+			    verdict_action_name(cases[i].want));
+	}
+	for (i = 0; i < ACTION_COUNT; i++) {
+		assert_int_equal(verdict_action_parse(
+				     verdict_action_name((enum action)i), &a),
+		    0);
+		assert_int_equal(a, i);
+	}
+	assert_string_equal(verdict_check_name(CHECK_SPF), "spf");
+	assert_string_equal(verdict_check_name(CHECK_IPREV), "iprev");
+	assert_string_equal(verdict_check_name(CHECK_COUNT), "none");
+}
+
+/* main - run the tests */
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_decide),
+		cmocka_unit_test(test_long_explanation),
+		cmocka_unit_test(test_default_policy),
+		cmocka_unit_test(test_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
