@@ -69,26 +69,27 @@ enum dns_status {
 };
 
 struct dns_options {
-	const char *const *servers; /* "ADDR" or "ADDR@PORT"; none: resolv.conf */
-	size_t server_count;	    /* entries in servers */
-	unsigned timeout_ms;	    /* one attempt to one server */
-	unsigned retries;	    /* further rounds over all servers */
-	unsigned cache_size;	    /* entries; 0: no cache */
-	unsigned cache_max_ttl;	    /* seconds */
-	unsigned workers;	    /* worker threads (queries in flight) */
+	const char *const
+	    *servers;		/* "ADDR" or "ADDR@PORT"; none: resolv.conf */
+	size_t server_count;	/* entries in servers */
+	unsigned timeout_ms;	/* one attempt to one server */
+	unsigned retries;	/* further rounds over all servers */
+	unsigned cache_size;	/* entries; 0: no cache */
+	unsigned cache_max_ttl; /* seconds */
+	unsigned workers;	/* worker threads (queries in flight) */
 	unsigned max_answer_records; /* over this: TEMPFAIL */
 };
 
 struct dns_rr {
-	uint16_t type;	       /* DNS_T_* */
-	uint16_t pref;	       /* MX preference */
-	struct in_addr a;      /* DNS_T_A */
-	struct in6_addr aaaa;  /* DNS_T_AAAA */
-	char *text;	       /* PTR/MX/CNAME/NS target, lower case, no
+	uint16_t type;	      /* DNS_T_* */
+	uint16_t pref;	      /* MX preference */
+	struct in_addr a;     /* DNS_T_A */
+	struct in6_addr aaaa; /* DNS_T_AAAA */
+	char *text;	      /* PTR/MX/CNAME/NS target, lower case, no
 				  trailing dot; TXT: the character-strings
 				  joined, NUL-terminated (may hold NULs:
 				  see len); NULL for A/AAAA */
-	size_t len;	       /* bytes in text (excluding the final NUL) */
+	size_t len;	      /* bytes in text (excluding the final NUL) */
 };
 
 struct dns_result {
@@ -112,8 +113,8 @@ struct dns_query;
  *	    address" (caller frees)
  * Returns 0, or -1.
  */
-int dns_resolver_create(const struct dns_options *opts,
-    struct dns_resolver **r_out, char **error_r)
+int dns_resolver_create(
+    const struct dns_options *opts, struct dns_resolver **r_out, char **error_r)
     __attribute__((warn_unused_result));
 
 /*
@@ -130,8 +131,8 @@ void dns_resolver_free(struct dns_resolver **r);
  * Returns the query (free with dns_query_free), or NULL if out of memory.
  * A cached answer makes the query complete at once.
  */
-struct dns_query *dns_query_start(struct dns_resolver *r, const char *name,
-    uint16_t type);
+struct dns_query *dns_query_start(
+    struct dns_resolver *r, const char *name, uint16_t type);
 
 /*
  * dns_query_wait - collect the answer
@@ -178,10 +179,10 @@ const char *dns_status_name(enum dns_status status);
  * dns_stats - counters since start (for logs and `sakimori-ctl stats`)
  */
 struct dns_stats {
-	unsigned long queries;	 /* dns_query_start calls */
-	unsigned long cache_hits; /* answered from the cache */
-	unsigned long sent;	 /* questions sent on the wire */
-	unsigned long tempfail;	 /* TEMPFAIL results */
+	unsigned long queries;	     /* dns_query_start calls */
+	unsigned long cache_hits;    /* answered from the cache */
+	unsigned long sent;	     /* questions sent on the wire */
+	unsigned long tempfail;	     /* TEMPFAIL results */
 	unsigned long cache_entries; /* entries now */
 };
 void dns_get_stats(struct dns_resolver *r, struct dns_stats *st);

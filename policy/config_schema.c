@@ -385,7 +385,7 @@ const struct config_option config_schema[] = {
 	{ "dns_cache_max_ttl", CONFIG_UINT, "86400", 0, 604800, "seconds", true,
 	    "longest time a DNS answer stays cached, whatever its TTL", NULL,
 	    OFF(dns_cache_max_ttl), 0, 0 },
-	{ "dns_workers", CONFIG_UINT, "32", 1, 1024, "", true,
+	{ "dns_workers", CONFIG_UINT, "32", 1, 256, "", true,
 	    "DNS queries in flight at once", NULL, OFF(dns_workers), 0, 0 },
 	{ "dns_budget", CONFIG_UINT, "20000", 100, 600000, "ms", true,
 	    "total DNS wait allowed for one message; then temperror", NULL,
