@@ -25,6 +25,7 @@
 
 #include <sys/socket.h>
 
+#include "lists/domain.h"
 #include "milter/iprev.h"
 #include "milter/log.h"
 
@@ -55,26 +56,7 @@ iprev_set(struct iprev_outcome *out, enum result_code result, const char *name,
 static bool
 iprev_name_ok(const char *name, size_t len)
 {
-	size_t i, label = 0;
-
-	if (name == NULL || len == 0 || len > 253 ||
-	    memchr(name, '\0', len) != NULL)
-		return false;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if (c == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!isalnum(c) && c != '-' && c != '_')
-			return false;
-		if (++label > 63)
-			return false;
-	}
-	return true;
+	return domain_name_labels(name, len) >= 1;
 }
 
 /* iprev_holds - does a forward answer hold the client address? */

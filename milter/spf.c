@@ -52,6 +52,7 @@
 #include <spf2/spf_log.h>
 
 #include "milter/log.h"
+#include "lists/domain.h"
 #include "milter/spf.h"
 
 #define SPF_HELO_MAX 253 /* RFC 1035: a name, without the root dot */
@@ -140,30 +141,7 @@ spf_copy_clean(char *dst, size_t size, const char *src)
 static bool
 spf_domain_ok(const char *d, size_t len)
 {
-	size_t i, label = 0, labels = 0;
-
-	if (len > 0 && d[len - 1] == '.')
-		len--;
-	if (len == 0 || len > SPF_HELO_MAX)
-		return false;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)d[i];
-
-		if (c == '.') {
-			if (label == 0)
-				return false;
-			labels++;
-			label = 0;
-			continue;
-		}
-		if (!isalnum(c) && c != '-' && c != '_')
-			return false;
-		if (++label > 63)
-			return false;
-	}
-	if (label == 0)
-		return false;
-	return labels >= 1;
+	return domain_name_labels(d, len) >= 2;
 }
 
 /* spf_local_ok - is text a local-part we may hand to libspf2? */
