@@ -30,11 +30,12 @@ endif
 
 # Debian packages: to build, to test.
 DEB_BUILD = build-essential pkg-config libmilter-dev libspf2-dev \
-	libldns-dev libconfuse-dev
+	libldns-dev libconfuse-dev libopendkim-dev libpsl-dev libssl-dev \
+	publicsuffix
 DEB_TEST = libcmocka-dev knot knot-dnsutils python3 postfix swaks \
-	clang-format procps iproute2
+	clang-format procps iproute2 python3-dkim python3-nacl
 
-PKGS	= ldns libconfuse milter
+PKGS	= ldns libconfuse milter opendkim libpsl libcrypto
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
