@@ -57,7 +57,7 @@ TOOL_SRCS = $(sort $(wildcard tests/tools/*.c))
 TOOL_BINS = $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps run check check-build unit integration e2e sanitizers \
-	format-check format bench install clean
+	format-check format bench install clean sample-config
 
 all: $(BUILD)/sakimori $(BUILD)/sakimori-ctl
 
@@ -101,6 +101,13 @@ check-build: all $(UNIT_BINS) $(TOOL_BINS)
 
 unit: check-build
 	@sh tests/run-unit.sh $(BUILD)
+
+# sample-config - contrib/sakimori.conf: its header, then the dump of the
+# defaults (tests/unit/test_config.c checks it against the schema).
+sample-config: $(BUILD)/sakimori
+	{ sed -n '1,/^$$/p' contrib/sakimori.conf; \
+	  $(BUILD)/sakimori -D -o authserv_id= | tail -n +3; } > $(BUILD)/conf.new
+	mv $(BUILD)/conf.new contrib/sakimori.conf
 
 format-check:
 	@clang-format --dry-run -Werror $(sort $(wildcard */*.c */*.h tests/*/*.c))

@@ -442,7 +442,7 @@ config_set_dry_run(struct config *c, const char *name)
 
 	if (strcmp(name, "all") == 0) {
 		for (i = 0; i < CHECK_COUNT; i++) {
-			for (j = 0; j < RESULT_CODE_COUNT; j++)
+			for (j = 0; j < VERDICT_SLOT_COUNT; j++)
 				c->policy.rule[i][j].dry_run = true;
 		}
 		return;
@@ -474,6 +474,9 @@ config_list_option(
 	if (strcmp(o->key, "debug") == 0)
 		return config_strdup_list(
 		    cfg, o->key, &c->debug, &c->debug_count);
+	if (strcmp(o->key, "dkim_sign_headers") == 0)
+		return config_strdup_list(cfg, o->key, &c->dkim_sign_headers,
+		    &c->dkim_sign_header_count);
 	if (strcmp(o->key, "dry_run") == 0) {
 		for (i = 0; i < n; i++)
 			config_set_dry_run(c, cfg_getnstr(cfg, o->key, i));
@@ -482,7 +485,7 @@ config_list_option(
 	return -1; /* a list in the schema that this file does not know */
 }
 
-/* config_empty_to_null - "" means "not set" for user and pidfile */
+/* config_empty_to_null - "" means "not set" for paths and user */
 static void
 config_empty_to_null(char **s)
 {
@@ -546,6 +549,7 @@ config_from_cfg(cfg_t *cfg, const char *path, struct config **cfg_r,
 	*key_r = NULL;
 	config_empty_to_null(&c->user);
 	config_empty_to_null(&c->pidfile);
+	config_empty_to_null(&c->dkim_keytable);
 	*cfg_r = c;
 	return 0;
 fail:
@@ -924,6 +928,9 @@ config_write_list(
 		    fp, cfg->dns_nameservers, cfg->dns_nameserver_count);
 	} else if (strcmp(o->key, "debug") == 0) {
 		config_write_strings(fp, cfg->debug, cfg->debug_count);
+	} else if (strcmp(o->key, "dkim_sign_headers") == 0) {
+		config_write_strings(
+		    fp, cfg->dkim_sign_headers, cfg->dkim_sign_header_count);
 	} else if (strcmp(o->key, "dry_run") == 0) {
 		config_write_dry_run(fp, cfg);
 	} else {
@@ -941,7 +948,7 @@ config_write_comment(FILE *fp, const struct config_option *o)
 		fprintf(fp, "; range %ld..%ld%s%s", o->min, o->max,
 		    o->unit[0] != '\0' ? " " : "", o->unit);
 	else if (o->type == CONFIG_ACTION)
-		fputs("; accept, tag, tempfail or reject", fp);
+		fputs("; accept, tag, quarantine, tempfail or reject", fp);
 	if (!o->reloadable)
 		fputs("; needs a restart to change", fp);
 	fputc('\n', fp);
@@ -1043,7 +1050,9 @@ config_free(struct config **cfg)
 	cidr_set_free(&c->trusted);
 	config_free_list(c->dns_nameservers, c->dns_nameserver_count);
 	free(c->tag_header);
+	free(c->dkim_keytable);
 	config_free_list(c->debug, c->debug_count);
+	config_free_list(c->dkim_sign_headers, c->dkim_sign_header_count);
 	free(c);
 	*cfg = NULL;
 }

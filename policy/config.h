@@ -51,7 +51,13 @@ struct config {
 	unsigned iprev_max_names;	 /* PTR names followed forward */
 	bool spf_helo;			 /* check the HELO identity too */
 	char *tag_header;		 /* header added by the "tag" action */
-	bool log_stderr;		 /* also log to stderr (foreground) */
+	bool dkim_verify;		 /* verify DKIM signatures inbound */
+	unsigned dkim_max_signatures;	 /* signatures verified per message */
+	char *dkim_keytable;	  /* signing key table file; NULL: no signing */
+	char **dkim_sign_headers; /* headers to sign; none: the default list */
+	size_t dkim_sign_header_count; /* entries in dkim_sign_headers */
+	bool dmarc;		       /* evaluate DMARC (RFC 7489) */
+	bool log_stderr;	       /* also log to stderr (foreground) */
 	char **debug;	    /* debug subsystems: dns, spf, iprev, milter */
 	size_t debug_count; /* entries in debug */
 	struct verdict_policy

@@ -307,7 +307,7 @@ schema_check_debug(const char *value, char *why, size_t size)
 	    "\"%s\": want dns, spf, iprev, milter, control or all", value);
 }
 
-/* schema_check_action - accept, tag, tempfail or reject */
+/* schema_check_action - accept, tag, quarantine, tempfail or reject */
 static int
 schema_check_action(const char *value, char *why, size_t size)
 {
@@ -315,7 +315,8 @@ schema_check_action(const char *value, char *why, size_t size)
 
 	if (verdict_action_parse(value, &action) < 0)
 		return schema_why(why, size,
-		    "\"%s\": want accept, tag, tempfail or reject", value);
+		    "\"%s\": want accept, tag, quarantine, tempfail or reject",
+		    value);
 	return 0;
 }
 
@@ -399,6 +400,23 @@ const struct config_option config_schema[] = {
 	{ "spf_helo", CONFIG_BOOL, "true", 0, 0, "", true,
 	    "check SPF for the HELO name too (RFC 7208 2.3)", NULL,
 	    OFF(spf_helo), 0, 0 },
+	{ "dkim_verify", CONFIG_BOOL, "true", 0, 0, "", true,
+	    "verify the DKIM signatures of inbound mail (RFC 6376)", NULL,
+	    OFF(dkim_verify), 0, 0 },
+	{ "dkim_max_signatures", CONFIG_UINT, "5", 1, 16, "", true,
+	    "DKIM signatures verified per message; later ones are ignored",
+	    NULL, OFF(dkim_max_signatures), 0, 0 },
+	{ "dkim_keytable", CONFIG_STRING, "", 0, 0, "", true,
+	    "signing key table: lines of DOMAIN SELECTOR KEYFILE; empty: do "
+	    "not sign",
+	    schema_check_pidfile, OFF(dkim_keytable), 0, 0 },
+	{ "dkim_sign_headers", CONFIG_LIST, "{}", 0, 0, "", true,
+	    "header fields to sign; empty: From, To, Subject, Date and the "
+	    "other RFC 6376 5.4.1 fields",
+	    schema_check_header, -1, 0, 0 },
+	{ "dmarc", CONFIG_BOOL, "true", 0, 0, "", true,
+	    "evaluate the DMARC policy of the From domain (RFC 7489)", NULL,
+	    OFF(dmarc), 0, 0 },
 	{ "tag_header", CONFIG_STRING, "X-Sakimori-Tag", 0, 0, "", true,
 	    "header field added to messages the tag action marks",
 	    schema_check_header, OFF(tag_header), 0, 0 },
@@ -429,6 +447,38 @@ const struct config_option config_schema[] = {
 	    "4.4.3)"),
 	ACTION("iprev_permerror", "accept", CHECK_IPREV, RESULT_PERMERROR,
 	    "action for iprev permerror"),
+	ACTION("dkim_pass", "accept", CHECK_DKIM, RESULT_PASS,
+	    "action when a DKIM signature passes"),
+	ACTION("dkim_fail", "accept", CHECK_DKIM, RESULT_FAIL,
+	    "action for DKIM fail, no signature passing (RFC 6376 6.3: "
+	    "as if unsigned)"),
+	ACTION("dkim_neutral", "accept", CHECK_DKIM, RESULT_NEUTRAL,
+	    "action for DKIM neutral (signature could not be checked)"),
+	ACTION("dkim_policy", "accept", CHECK_DKIM, RESULT_POLICY,
+	    "action for DKIM policy (signature refused by local policy)"),
+	ACTION("dkim_none", "accept", CHECK_DKIM, RESULT_NONE,
+	    "action for DKIM none (no signature)"),
+	ACTION("dkim_temperror", "accept", CHECK_DKIM, RESULT_TEMPERROR,
+	    "action for DKIM temperror (key lookup failed)"),
+	ACTION("dkim_permerror", "accept", CHECK_DKIM, RESULT_PERMERROR,
+	    "action for DKIM permerror (broken signature or key)"),
+	ACTION("dmarc_pass", "accept", CHECK_DMARC, RESULT_PASS,
+	    "action for DMARC pass"),
+	ACTION("dmarc_fail", "accept", CHECK_DMARC, RESULT_FAIL,
+	    "action for DMARC fail when the domain asks for nothing "
+	    "(p=none, or sampled out by pct=)"),
+	ACTION("dmarc_quarantine", "tag", CHECK_DMARC,
+	    VERDICT_SLOT_DMARC_QUARANTINE,
+	    "action for DMARC fail when the domain asks for quarantine"),
+	ACTION("dmarc_reject", "tag", CHECK_DMARC, VERDICT_SLOT_DMARC_REJECT,
+	    "action for DMARC fail when the domain asks for reject (reject "
+	    "answers 550 5.7.1)"),
+	ACTION("dmarc_none", "accept", CHECK_DMARC, RESULT_NONE,
+	    "action for DMARC none (no policy published)"),
+	ACTION("dmarc_temperror", "accept", CHECK_DMARC, RESULT_TEMPERROR,
+	    "action for DMARC temperror (DNS failure)"),
+	ACTION("dmarc_permerror", "accept", CHECK_DMARC, RESULT_PERMERROR,
+	    "action for DMARC permerror (unusable From or record)"),
 	{ "dry_run", CONFIG_LIST, "{}", 0, 0, "", true,
 	    "rules (spf_fail, ...) or all that only log what they would do",
 	    schema_check_rule, -1, 0, 0 },
@@ -471,7 +521,7 @@ config_schema_markdown(FILE *fp)
 			snprintf(range, sizeof(range), "0..0%lo", o->max);
 		else if (o->type == CONFIG_ACTION)
 			snprintf(range, sizeof(range),
-			    "accept, tag, tempfail, reject");
+			    "accept, tag, quarantine, tempfail, reject");
 		else if (o->type == CONFIG_BOOL)
 			snprintf(range, sizeof(range), "true, false");
 		fprintf(fp, "| `%s` | `%s` | %s | %s | %s | %s |\n", o->key,

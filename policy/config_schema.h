@@ -43,18 +43,19 @@ enum config_type {
 typedef int config_check_fn(const char *value, char *why, size_t size);
 
 struct config_option {
-	const char *key;	 /* lower_snake_case option name */
-	enum config_type type;	 /* value type */
-	const char *def;	 /* default as written in a file */
-	long min;		 /* CONFIG_UINT/MODE: smallest value */
-	long max;		 /* CONFIG_UINT/MODE: largest value */
-	const char *unit;	 /* "ms", "seconds", "entries" or "" */
-	bool reloadable;	 /* takes effect on reload (else restart) */
-	const char *doc;	 /* one line, no trailing period needed */
-	config_check_fn *check;	 /* value check, or NULL */
-	long offset;		 /* into struct config, or -1 (see config.c) */
-	enum check check_id;	 /* CONFIG_ACTION: which check */
-	enum result_code result; /* CONFIG_ACTION: which result */
+	const char *key;	/* lower_snake_case option name */
+	enum config_type type;	/* value type */
+	const char *def;	/* default as written in a file */
+	long min;		/* CONFIG_UINT/MODE: smallest value */
+	long max;		/* CONFIG_UINT/MODE: largest value */
+	const char *unit;	/* "ms", "seconds", "entries" or "" */
+	bool reloadable;	/* takes effect on reload (else restart) */
+	const char *doc;	/* one line, no trailing period needed */
+	config_check_fn *check; /* value check, or NULL */
+	long offset;		/* into struct config, or -1 (see config.c) */
+	enum check check_id;	/* CONFIG_ACTION: which check */
+	unsigned result;	/* CONFIG_ACTION: rule slot (a result, or
+				    enum verdict_slot) */
 };
 
 /* config_schema - every option, in the order of the dump */

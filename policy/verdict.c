@@ -29,6 +29,7 @@
 static const char *const verdict_action_names[ACTION_COUNT] = {
 	[ACTION_ACCEPT] = "accept",
 	[ACTION_TAG] = "tag",
+	[ACTION_QUARANTINE] = "quarantine",
 	[ACTION_TEMPFAIL] = "tempfail",
 	[ACTION_REJECT] = "reject",
 };
@@ -36,12 +37,16 @@ static const char *const verdict_action_names[ACTION_COUNT] = {
 static const char *const verdict_check_names[CHECK_COUNT] = {
 	[CHECK_SPF] = "spf",
 	[CHECK_IPREV] = "iprev",
+	[CHECK_DKIM] = "dkim",
+	[CHECK_DMARC] = "dmarc",
 };
 
 /* How a check is spelled in SMTP reply text. */
 static const char *const verdict_check_labels[CHECK_COUNT] = {
 	[CHECK_SPF] = "SPF",
 	[CHECK_IPREV] = "iprev",
+	[CHECK_DKIM] = "DKIM",
+	[CHECK_DMARC] = "DMARC",
 };
 
 /* verdict_policy_default - the defaults a careful postmaster would choose */
@@ -53,6 +58,24 @@ verdict_policy_default(struct verdict_policy *policy)
 	policy->rule[CHECK_SPF][RESULT_SOFTFAIL].action = ACTION_TAG;
 	policy->rule[CHECK_SPF][RESULT_PERMERROR].action = ACTION_TAG;
 	policy->rule[CHECK_IPREV][RESULT_FAIL].action = ACTION_TAG;
+	/* OpenDMARC's default too: report, do not reject. */
+	policy->rule[CHECK_DMARC][VERDICT_SLOT_DMARC_QUARANTINE].action =
+	    ACTION_TAG;
+	policy->rule[CHECK_DMARC][VERDICT_SLOT_DMARC_REJECT].action =
+	    ACTION_TAG;
+}
+
+/* verdict_slot - the rule slot of a check's result */
+static size_t
+verdict_slot(const struct verdict_input *in, size_t check)
+{
+	if (check == CHECK_DMARC && in->result[check] == RESULT_FAIL) {
+		if (in->dmarc_disposition == VERDICT_DISPOSITION_REJECT)
+			return VERDICT_SLOT_DMARC_REJECT;
+		if (in->dmarc_disposition == VERDICT_DISPOSITION_QUARANTINE)
+			return VERDICT_SLOT_DMARC_QUARANTINE;
+	}
+	return (size_t)in->result[check];
 }
 
 /* verdict_copy_explanation - append exp= text, printable ASCII only */
@@ -114,6 +137,13 @@ verdict_reply(const struct verdict_input *in, struct verdict *v)
 				snprintf(v->text, cap,
 				    "SPF fail: sender not authorized");
 			}
+		} else if (v->cause == CHECK_DMARC && result == RESULT_FAIL &&
+		    in->dmarc_domain != NULL) {
+			/* RFC 7489 10.3: say it was DMARC, name the domain. */
+			snprintf(v->xcode, sizeof(v->xcode), "5.7.1");
+			snprintf(v->text, cap,
+			    "DMARC fail: rejected per the policy of %.253s",
+			    in->dmarc_domain);
 		} else {
 			snprintf(v->xcode, sizeof(v->xcode), "5.7.1");
 			snprintf(v->text, cap,
@@ -157,7 +187,7 @@ verdict_decide(const struct verdict_policy *policy,
 		/* XXX a result out of range is a caller bug: no rule applies. */
 		if ((unsigned)result >= RESULT_CODE_COUNT)
 			continue;
-		rule = &policy->rule[c][result];
+		rule = &policy->rule[c][verdict_slot(in, c)];
 		if ((unsigned)rule->action >= ACTION_COUNT)
 			continue;
 		if (rule->action > v->would) {

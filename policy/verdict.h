@@ -24,6 +24,7 @@
 enum action {
 	ACTION_ACCEPT = 0, /* deliver; Authentication-Results only */
 	ACTION_TAG,	   /* deliver with the tag header */
+	ACTION_QUARANTINE, /* accept into the MTA's hold queue, tagged */
 	ACTION_TEMPFAIL,   /* 451: the client retries later */
 	ACTION_REJECT,	   /* 550: refused */
 	ACTION_COUNT	   /* number of actions; not an action */
@@ -32,7 +33,27 @@ enum action {
 enum check {
 	CHECK_SPF = 0, /* SPF verdict: MAIL FROM, or HELO for <> */
 	CHECK_IPREV,   /* forward-confirmed reverse DNS */
+	CHECK_DKIM,    /* DKIM: pass if any signature passes */
+	CHECK_DMARC,   /* DMARC of the From domain */
 	CHECK_COUNT    /* number of checks; not a check */
+};
+
+/*
+ * Rule slots: one per result, and for DMARC two more, since a DMARC fail
+ * acts by what the domain asks for (RFC 7489 6.3 p=, after pct=).
+ * rule[CHECK_DMARC][RESULT_FAIL] is a fail under p=none.
+ */
+enum verdict_slot {
+	VERDICT_SLOT_DMARC_QUARANTINE =
+	    RESULT_CODE_COUNT,	   /* fail, p=quarantine */
+	VERDICT_SLOT_DMARC_REJECT, /* fail, p=reject */
+	VERDICT_SLOT_COUNT	   /* slots per check */
+};
+
+enum verdict_disposition {
+	VERDICT_DISPOSITION_NONE = 0,	/* p=none, or sampled out */
+	VERDICT_DISPOSITION_QUARANTINE, /* p=quarantine */
+	VERDICT_DISPOSITION_REJECT	/* p=reject */
 };
 
 struct verdict_rule {
@@ -41,13 +62,17 @@ struct verdict_rule {
 };
 
 struct verdict_policy {
-	struct verdict_rule rule[CHECK_COUNT][RESULT_CODE_COUNT]; /* by check */
+	struct verdict_rule rule[CHECK_COUNT]
+				[VERDICT_SLOT_COUNT]; /* by check, slot */
 };
 
 struct verdict_input {
 	bool done[CHECK_COUNT];		      /* check ran and has a result */
 	enum result_code result[CHECK_COUNT]; /* its result */
 	const char *spf_explanation;	      /* sanitized exp= text or NULL */
+	enum verdict_disposition dmarc_disposition; /* DMARC fail: what the
+						       domain asks for */
+	const char *dmarc_domain;		    /* DMARC: the From domain */
 };
 
 struct verdict {
@@ -63,8 +88,9 @@ struct verdict {
 
 /*
  * verdict_policy_default - the defaults a careful postmaster would choose
- *	policy: filled in: tag fail, softfail, permerror; accept the rest;
- *	nothing rejects, DNS trouble never rejects.
+ *	policy: filled in: tag SPF fail, softfail, permerror, iprev fail,
+ *	and DMARC failures whose domain asks for quarantine or reject;
+ *	accept the rest; nothing rejects, DNS trouble never rejects.
  */
 void verdict_policy_default(struct verdict_policy *policy);
 

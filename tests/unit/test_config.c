@@ -162,7 +162,7 @@ same_policy(const struct verdict_policy *a, const struct verdict_policy *b)
 	size_t c, r;
 
 	for (c = 0; c < CHECK_COUNT; c++) {
-		for (r = 0; r < RESULT_CODE_COUNT; r++) {
+		for (r = 0; r < VERDICT_SLOT_COUNT; r++) {
 			if (a->rule[c][r].action != b->rule[c][r].action ||
 			    a->rule[c][r].dry_run != b->rule[c][r].dry_run)
 				return 0;
@@ -325,7 +325,7 @@ static void
 test_full(void **state)
 {
 	struct fixture *f = *state;
-	const struct verdict_rule(*r)[RESULT_CODE_COUNT];
+	const struct verdict_rule(*r)[VERDICT_SLOT_COUNT];
 	struct config *cfg;
 	char trusted[256];
 	const char *path;
@@ -419,7 +419,7 @@ test_lists(void **state)
 
 	cfg = load_ok("dry_run all", write_conf(f, "dry_run = all\n"), NULL, 0);
 	for (c = 0; c < CHECK_COUNT; c++) {
-		for (r = 0; r < RESULT_CODE_COUNT; r++) {
+		for (r = 0; r < VERDICT_SLOT_COUNT; r++) {
 			if (!cfg->policy.rule[c][r].dry_run)
 				fail_msg("dry_run all: %s %s: got live, want "
 					 "dry run",
@@ -524,11 +524,12 @@ test_bad_values(void **state)
 		{ "misspelt option", "dns_timeout_ms = 100\n",
 		    "{F}:1: dns_timeout_ms: unknown option" },
 		{ "bad action word", "\n\n\nspf_fail = bounce\n",
-		    "{F}:4: spf_fail: \"bounce\": want accept, tag, tempfail "
-		    "or reject" },
+		    "{F}:4: spf_fail: \"bounce\": want accept, tag, "
+		    "quarantine, "
+		    "tempfail or reject" },
 		{ "bad action iprev", "iprev_temperror = defer\n",
 		    "{F}:1: iprev_temperror: \"defer\": want accept, tag, "
-		    "tempfail or reject" },
+		    "quarantine, tempfail or reject" },
 		{ "bad cidr host bits",
 		    "trusted_networks = {\"10.0.0.0/8\",\n\"10.0.0.1/8\"}\n",
 		    "{F}:2: trusted_networks: 10.0.0.1/8: host bits set" },
@@ -680,8 +681,8 @@ test_overrides(void **state)
 		{ "bad number", "dns_retries=x",
 		    "-o dns_retries: \"x\": want a whole number" },
 		{ "bad action", "spf_fail=drop",
-		    "-o spf_fail: \"drop\": want accept, tag, tempfail or "
-		    "reject" },
+		    "-o spf_fail: \"drop\": want accept, tag, quarantine, "
+		    "tempfail or reject" },
 		{ "bad bool", "spf_helo=2",
 		    "-o spf_helo: \"2\": want true or false" },
 		{ "bad cidr in list",

@@ -266,7 +266,7 @@ test_default_policy(void **state)
 	}
 	/* Nothing rejects, nothing tempfails, nothing is dry-run. */
 	for (c = 0; c < CHECK_COUNT; c++) {
-		for (res = 0; res < RESULT_CODE_COUNT; res++) {
+		for (res = 0; res < VERDICT_SLOT_COUNT; res++) {
 			r = &policy.rule[c][res];
 			if (r->action > ACTION_TAG || r->dry_run)
 				fail_msg("%s %s: got %s dry_run=%d, want at "
