@@ -324,10 +324,102 @@ test_names(void **state)
 }
 
 /* main - run the tests */
+/* test_dmarc_disposition - a DMARC fail acts by what the domain asks */
+static void
+test_dmarc_disposition(void **state)
+{
+	static const struct {
+		const char *name;	       /* case name */
+		enum result_code result;       /* DMARC result */
+		enum verdict_disposition disp; /* domain's request */
+		enum action want;	       /* action */
+		const char *want_reply;	       /* reply or "" */
+	} cases[] = {
+		{ "pass", RESULT_PASS, VERDICT_DISPOSITION_REJECT,
+		    ACTION_ACCEPT, "" },
+		{ "fail p=none", RESULT_FAIL, VERDICT_DISPOSITION_NONE,
+		    ACTION_ACCEPT, "" },
+		{ "fail p=quarantine", RESULT_FAIL,
+		    VERDICT_DISPOSITION_QUARANTINE, ACTION_QUARANTINE, "" },
+		{ "fail p=reject", RESULT_FAIL, VERDICT_DISPOSITION_REJECT,
+		    ACTION_REJECT,
+		    "550 5.7.1 DMARC fail: rejected per the policy of "
+		    "example.test" },
+		{ "temperror", RESULT_TEMPERROR, VERDICT_DISPOSITION_REJECT,
+		    ACTION_TEMPFAIL,
+		    "451 4.4.3 DMARC temperror: DNS lookup failed, try again "
+		    "later" },
+	};
+	struct verdict_policy policy;
+	struct verdict_input in;
+	struct verdict v;
+	char reply[700];
+	size_t i;
+
+	(void)state;
+	verdict_policy_default(&policy);
+	policy.rule[CHECK_DMARC][VERDICT_SLOT_DMARC_QUARANTINE].action =
+	    ACTION_QUARANTINE;
+	policy.rule[CHECK_DMARC][VERDICT_SLOT_DMARC_REJECT].action =
+	    ACTION_REJECT;
+	policy.rule[CHECK_DMARC][RESULT_TEMPERROR].action = ACTION_TEMPFAIL;
+	for (i = 0; i < NELEM(cases); i++) {
+		memset(&in, 0, sizeof(in));
+		in.done[CHECK_DMARC] = true;
+		in.result[CHECK_DMARC] = cases[i].result;
+		in.dmarc_disposition = cases[i].disp;
+		in.dmarc_domain = "example.test";
+		verdict_decide(&policy, &in, &v);
+		if (v.action != cases[i].want)
+			fail_msg("%s: action got %s, want %s", cases[i].name,
+			    verdict_action_name(v.action),
+			    verdict_action_name(cases[i].want));
+		reply[0] = '\0';
+		if (v.rcode[0] != '\0')
+			snprintf(reply, sizeof(reply), "%s %s %s", v.rcode,
+			    v.xcode, v.text);
+		if (strcmp(reply, cases[i].want_reply) != 0)
+			fail_msg("%s: reply got \"%s\", want \"%s\"",
+			    cases[i].name, reply, cases[i].want_reply);
+	}
+}
+
+/* test_quarantine_order - reject > tempfail > quarantine > tag */
+static void
+test_quarantine_order(void **state)
+{
+	struct verdict_policy policy;
+	struct verdict_input in;
+	struct verdict v;
+
+	(void)state;
+	verdict_policy_default(&policy);
+	memset(&in, 0, sizeof(in));
+	policy.rule[CHECK_DKIM][RESULT_FAIL].action = ACTION_QUARANTINE;
+	policy.rule[CHECK_SPF][RESULT_FAIL].action = ACTION_TAG;
+	in.done[CHECK_DKIM] = in.done[CHECK_SPF] = true;
+	in.result[CHECK_DKIM] = RESULT_FAIL;
+	in.result[CHECK_SPF] = RESULT_FAIL;
+	verdict_decide(&policy, &in, &v);
+	assert_int_equal(v.action, ACTION_QUARANTINE);
+	assert_int_equal(v.cause, CHECK_DKIM);
+	assert_true(v.tag);
+	assert_string_equal(v.rcode, "");
+	policy.rule[CHECK_SPF][RESULT_FAIL].action = ACTION_TEMPFAIL;
+	verdict_decide(&policy, &in, &v);
+	assert_int_equal(v.action, ACTION_TEMPFAIL);
+	assert_int_equal(v.cause, CHECK_SPF);
+	assert_int_equal(verdict_action_parse("quarantine", &v.action), 0);
+	assert_int_equal(v.action, ACTION_QUARANTINE);
+	assert_string_equal(verdict_check_name(CHECK_DMARC), "dmarc");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dmarc_disposition),
+		cmocka_unit_test(test_quarantine_order),
 		cmocka_unit_test(test_decide),
 		cmocka_unit_test(test_long_explanation),
 		cmocka_unit_test(test_default_policy),
