@@ -75,22 +75,36 @@ is_dot_atom(const char *s, size_t len)
 	return true;
 }
 
+/* is_token - a non-empty RFC 2045 token */
+static bool
+is_token(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0)
+		return false;
+	for (i = 0; i < len; i++) {
+		if (!is_token_char((unsigned char)s[i]))
+			return false;
+	}
+	return true;
+}
+
 /*
- * is_plain_pvalue - can the value go out bare? A dot-atom domain, or
- * dot-atom "@" dot-atom (RFC 8601 pvalue's local-part "@" domain-name).
+ * is_plain_pvalue - can the value go out bare? RFC 8601 2.2: pvalue is
+ * a token, or [local-part] "@" domain-name; a local-part that is a
+ * dot-atom stays bare, a domain must be a token.
  */
 static bool
 is_plain_pvalue(const char *v)
 {
 	const char *at = strrchr(v, '@');
-	size_t len = strlen(v);
 
 	if (at == NULL)
-		return is_dot_atom(v, len);
-	if (at == v)
-		return is_dot_atom(at + 1, strlen(at + 1));
-	return is_dot_atom(v, (size_t)(at - v)) &&
-	    is_dot_atom(at + 1, strlen(at + 1));
+		return is_token(v, strlen(v));
+	if (at != v && !is_dot_atom(v, (size_t)(at - v)))
+		return false;
+	return is_token(at + 1, strlen(at + 1));
 }
 
 /* authres_put_quoted - append a quoted-string, unsafe bytes as '?' */
@@ -153,16 +167,24 @@ authres_add(struct authres_buf *b, const char *method, enum result_code result,
 	authres_puts(b, "=");
 	authres_puts(b, result_name(result));
 	authres_put_comment(b, comment);
-	if (ptype_prop != NULL && value != NULL && *value != '\0') {
-		authres_puts(b, " ");
-		authres_puts(b, ptype_prop);
-		authres_puts(b, "=");
-		if (is_plain_pvalue(value))
-			authres_puts(b, value);
-		else
-			authres_put_quoted(b, value);
-	}
+	if (ptype_prop != NULL)
+		authres_prop(b, ptype_prop, value);
 	authres_put_comment(b, comment2);
+}
+
+/* authres_prop - append " ptype.prop=value" to the current entry */
+void
+authres_prop(struct authres_buf *b, const char *ptype_prop, const char *value)
+{
+	if (value == NULL || *value == '\0')
+		return;
+	authres_puts(b, " ");
+	authres_puts(b, ptype_prop);
+	authres_puts(b, "=");
+	if (is_plain_pvalue(value))
+		authres_puts(b, value);
+	else
+		authres_put_quoted(b, value);
 }
 
 /* authres_none - "authserv-id; none" */

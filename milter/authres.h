@@ -38,16 +38,25 @@ void authres_begin(struct authres_buf *b, const char *authserv_id);
 /*
  * authres_add - append one "method=result" entry
  *	b: the buffer
- *	method: "spf", "iprev"
+ *	method: "spf", "iprev", "dkim", "dmarc"
  *	result: the result
  *	comment: reason text or NULL (sanitized here)
- *	ptype_prop: "smtp.mailfrom", "smtp.helo", "policy.iprev"
+ *	ptype_prop: "smtp.mailfrom", "smtp.helo", "policy.iprev",
+ *	    "header.d", ...; NULL for no property
  *	value: its value (sanitized and quoted here) or NULL for none
  *	comment2: a comment after the value or NULL (iprev: the host name)
+ * More properties of the same entry follow with authres_prop().
  */
 void authres_add(struct authres_buf *b, const char *method,
     enum result_code result, const char *comment, const char *ptype_prop,
     const char *value, const char *comment2);
+
+/*
+ * authres_prop - append " ptype.prop=value" to the current entry
+ *	value: sanitized and quoted here; NULL or "" appends nothing
+ */
+void authres_prop(
+    struct authres_buf *b, const char *ptype_prop, const char *value);
 
 /*
  * authres_none - the value for "no method ran": "authserv-id; none"

@@ -113,6 +113,10 @@ static const struct pvalue_case pvalue_cases[] = {
 	{ "control byte", "a\x01@x.test", "\"a?@x.test\"" },
 	{ "non-ascii", "\xc3\xa9@x.test", "\"??@x.test\"" },
 	{ "double dot", "a..b@x.test", "\"a..b@x.test\"" },
+	{ "base64 with slash", "ab/c+d=", "\"ab/c+d=\"" },
+	{ "base64 plain", "abc+def", "abc+def" },
+	{ "null local-part", "@x.test", "@x.test" },
+	{ "domain with slash", "a@x/y", "\"a@x/y\"" },
 };
 
 /* test_pvalue - values are bare when they may be, quoted otherwise */
@@ -169,6 +173,26 @@ test_overflow(void **state)
 	assert_true(strlen(data) < sizeof(data));
 }
 
+/* test_prop - more properties of one entry (DKIM) */
+static void
+test_prop(void **state)
+{
+	char data[512];
+	struct authres_buf b = { data, sizeof(data), 0, 0 };
+	const char *want = "id;\n\tdkim=pass header.d=example.test "
+			   "header.s=sel1 header.b=\"AbC/dEf+\"";
+
+	(void)state;
+	authres_begin(&b, "id");
+	authres_add(
+	    &b, "dkim", RESULT_PASS, NULL, "header.d", "example.test", NULL);
+	authres_prop(&b, "header.s", "sel1");
+	authres_prop(&b, "header.b", "AbC/dEf+");
+	authres_prop(&b, "header.i", "");
+	if (strcmp(data, want) != 0)
+		fail_msg("got \"%s\", want \"%s\"", data, want);
+}
+
 /* test_none - no method ran */
 static void
 test_none(void **state)
@@ -192,6 +216,7 @@ main(void)
 		cmocka_unit_test(test_pvalue),
 		cmocka_unit_test(test_comment_sanitized),
 		cmocka_unit_test(test_overflow),
+		cmocka_unit_test(test_prop),
 		cmocka_unit_test(test_none),
 	};
 
