@@ -545,8 +545,8 @@ filter_header(SMFICTX *ctx, char *name, char *value)
 	if (name == NULL || strcasecmp(name, "Authentication-Results") != 0)
 		return ok;
 	s->m.ar_seen++;
-	if (value == NULL || strlen(value) > FILTER_MAX_HEADER ||
-	    authres_authserv_id(value, id, sizeof(id)) != 1 ||
+	/* Only the start of the value is read, however long it is. */
+	if (value == NULL || authres_authserv_id(value, id, sizeof(id)) != 1 ||
 	    strcasecmp(id, s->rt->cfg->authserv_id) != 0)
 		return ok;
 	if (s->m.forged_count < FILTER_MAX_FORGED)
@@ -620,48 +620,25 @@ add_tag(SMFICTX *ctx, struct session *s)
 	return 0;
 }
 
-/* filter_eom - delete forgeries, add ours, tag, log */
-static sfsistat
-filter_eom(SMFICTX *ctx)
+/* remove_forged - delete A-R headers claiming our id, last to first */
+static int
+remove_forged(SMFICTX *ctx, struct session *s)
 {
-	struct session *s = smfi_getpriv(ctx);
-	struct message *m;
+	struct message *m = &s->m;
 	unsigned i;
 
-	if (s == NULL || s->rt == NULL || !s->m.active)
-		return session_fail(s, "eom", "no message");
-	m = &s->m;
-	note_qid(ctx, s);
-	if (!inbound(s)) {
-		log_summary(s, "eom");
-		message_reset(s);
-		return SMFIS_ACCEPT;
-	}
-	decide(s);
-	if (m->v.action == ACTION_TEMPFAIL || m->v.action == ACTION_REJECT) {
-		/* No RCPT stage (a filter chain may skip it): refuse now. */
-		sfsistat r;
-
-		log_summary(s, "eom");
-		r = refuse(ctx, s);
-		message_reset(s);
-		return r;
-	}
 	if (m->forged_lost > 0) {
 		log_msg(LOG_WARNING,
 		    "%s: %u more forged "
-		    "Authentication-Results than can be removed; tempfail",
+		    "Authentication-Results than can be removed",
 		    session_id(s), m->forged_lost);
-		message_reset(s);
-		return session_fail(s, "eom", "too many forged headers");
+		return -1;
 	}
 	/* Last to first: deleting one does not shift those before it. */
 	for (i = m->forged_count; i > 0; i--) {
 		if (smfi_chgheader(ctx, "Authentication-Results",
-			(int)m->forged[i - 1], NULL) != MI_SUCCESS) {
-			message_reset(s);
-			return session_fail(s, "eom", "smfi_chgheader failed");
-		}
+			(int)m->forged[i - 1], NULL) != MI_SUCCESS)
+			return -1;
 	}
 	if (m->forged_count > 0)
 		log_msg(LOG_INFO,
@@ -669,13 +646,49 @@ filter_eom(SMFICTX *ctx)
 		    "Authentication-Results header%s",
 		    session_id(s), m->forged_count,
 		    m->forged_count == 1 ? "" : "s");
-	if (add_our_header(ctx, s) != 0) {
-		message_reset(s);
-		return session_fail(s, "eom", "smfi_insheader failed");
+	return 0;
+}
+
+/* filter_eom - delete forgeries, add ours, tag, log */
+static sfsistat
+filter_eom(SMFICTX *ctx)
+{
+	struct session *s = smfi_getpriv(ctx);
+	struct message *m;
+	sfsistat r;
+
+	if (s == NULL || s->rt == NULL || !s->m.active)
+		return session_fail(s, "eom", "no message");
+	m = &s->m;
+	note_qid(ctx, s);
+	if (inbound(s)) {
+		decide(s);
+		if (m->v.action == ACTION_TEMPFAIL ||
+		    m->v.action == ACTION_REJECT) {
+			/* No RCPT stage (a chain may skip it): refuse now. */
+			log_summary(s, "eom");
+			r = refuse(ctx, s);
+			message_reset(s);
+			return r;
+		}
 	}
-	if (m->v.tag && add_tag(ctx, s) != 0) {
+	/*
+	 * RFC 8601 5: headers claiming our authserv-id are removed whoever
+	 * sent them, trusted and authenticated senders included.
+	 */
+	if (remove_forged(ctx, s) != 0) {
 		message_reset(s);
-		return session_fail(s, "eom", "smfi_addheader failed");
+		return session_fail(s, "eom", "cannot remove forged headers");
+	}
+	if (inbound(s)) {
+		if (add_our_header(ctx, s) != 0) {
+			message_reset(s);
+			return session_fail(s, "eom", "smfi_insheader failed");
+		}
+		if (m->v.tag && add_tag(ctx, s) != 0) {
+			message_reset(s);
+			return session_fail(s, "eom", "smfi_addheader failed");
+		}
 	}
 	log_summary(s, "eom");
 	message_reset(s);
