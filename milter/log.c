@@ -25,6 +25,8 @@ static const struct {
 	{ "iprev", LOG_SUB_IPREV },
 	{ "milter", LOG_SUB_MILTER },
 	{ "control", LOG_SUB_CONTROL },
+	{ "dkim", LOG_SUB_DKIM },
+	{ "dmarc", LOG_SUB_DMARC },
 	{ "all", ~0u },
 };
 

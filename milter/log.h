@@ -23,6 +23,8 @@ enum log_subsys {
 	LOG_SUB_IPREV = 1 << 2,	  /* iprev */
 	LOG_SUB_MILTER = 1 << 3,  /* callbacks */
 	LOG_SUB_CONTROL = 1 << 4, /* control socket */
+	LOG_SUB_DKIM = 1 << 5,	  /* DKIM verification and signing */
+	LOG_SUB_DMARC = 1 << 6,	  /* DMARC */
 };
 
 /*
@@ -34,7 +36,7 @@ void log_open(const char *ident, bool to_stderr);
 
 /*
  * log_set_debug - enable debug subsystems by name
- *	names: "dns", "spf", "iprev", "milter", "control", "all"
+ *	names: "dns", "spf", "iprev", "milter", "control", "dkim", "dmarc", "all"
  *	count: entries
  * Returns 0, or -1 for an unknown name (nothing changed).
  */

@@ -295,8 +295,8 @@ schema_check_header(const char *value, char *why, size_t size)
 static int
 schema_check_debug(const char *value, char *why, size_t size)
 {
-	static const char *const names[] = { "dns", "spf", "iprev", "milter",
-		"control", "all" };
+	static const char *const names[] = { "dns", "spf", "iprev", "dkim",
+		"dmarc", "milter", "control", "all" };
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -304,7 +304,9 @@ schema_check_debug(const char *value, char *why, size_t size)
 			return 0;
 	}
 	return schema_why(why, size,
-	    "\"%s\": want dns, spf, iprev, milter, control or all", value);
+	    "\"%s\": want dns, spf, iprev, dkim, dmarc, milter, control or "
+	    "all",
+	    value);
 }
 
 /* schema_check_action - accept, tag, quarantine, tempfail or reject */
@@ -421,7 +423,8 @@ const struct config_option config_schema[] = {
 	    "header field added to messages the tag action marks",
 	    schema_check_header, OFF(tag_header), 0, 0 },
 	{ "debug", CONFIG_LIST, "{}", 0, 0, "", true,
-	    "debug logging for: dns, spf, iprev, milter, control, all",
+	    "debug logging for: dns, spf, iprev, dkim, dmarc, milter, control, "
+	    "all",
 	    schema_check_debug, -1, 0, 0 },
 	ACTION("spf_pass", "accept", CHECK_SPF, RESULT_PASS,
 	    "action for SPF pass"),
