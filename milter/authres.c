@@ -18,7 +18,8 @@
 static void
 authres_put(struct authres_buf *b, const char *text, size_t len)
 {
-	if (b->len + len + 1 > b->size) {
+	/* Once something did not fit, nothing more goes in. */
+	if (b->overflow || b->len + len + 1 > b->size) {
 		b->overflow = 1;
 		return;
 	}

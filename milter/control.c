@@ -107,9 +107,9 @@ reply_stats(FILE *fp)
 	filter_get_stats(&fs);
 	fprintf(fp,
 	    "sessions %lu\nmessages %lu\naccepted %lu\ntagged %lu\n"
-	    "tempfailed %lu\nrejected %lu\nerrors %lu\n",
-	    fs.sessions, fs.messages, fs.accepted, fs.tagged, fs.tempfailed,
-	    fs.rejected, fs.errors);
+	    "quarantined %lu\ntempfailed %lu\nrejected %lu\nerrors %lu\n",
+	    fs.sessions, fs.messages, fs.accepted, fs.tagged, fs.quarantined,
+	    fs.tempfailed, fs.rejected, fs.errors);
 	if (rt != NULL) {
 		dns_get_stats(rt->dns, &ds);
 		fprintf(fp,

@@ -38,7 +38,9 @@
 #include <libmilter/mfapi.h>
 
 #include "lists/cidr.h"
+#include "lists/address.h"
 #include "milter/authres.h"
+#include "milter/content.h"
 #include "milter/filter.h"
 #include "milter/iprev.h"
 #include "milter/log.h"
@@ -49,7 +51,7 @@
 
 #define FILTER_MAX_FORGED 64	/* forged A-R headers we can delete */
 #define FILTER_MAX_HEADER 16384 /* longer A-R values are not parsed */
-#define FILTER_AR_SIZE 4096	/* our A-R header value */
+#define FILTER_AR_SIZE 8192	/* our A-R header value */
 
 struct message {
 	bool active;		     /* between MAIL and EOM/ABORT */
@@ -72,13 +74,18 @@ struct message {
 	unsigned ar_seen;	     /* Authentication-Results headers seen */
 	unsigned forged[FILTER_MAX_FORGED]; /* their indices, ours */
 	unsigned forged_count;		    /* entries in forged */
-	unsigned forged_lost; /* forgeries past FILTER_MAX_FORGED */
+	unsigned forged_lost;	  /* forgeries past FILTER_MAX_FORGED */
+	struct content *content;  /* DKIM, DMARC, signing; or NULL */
+	struct content_result cr; /* what content found at EOM */
+	bool cr_done;		  /* cr holds results */
 };
 
 struct session {
 	struct runtime *rt;	   /* config + resolver of this session */
 	char sid[24];		   /* session id for logs before a queue id */
 	bool nr_hdr;		   /* negotiated: no reply to headers */
+	bool nr_body;		   /* negotiated: no reply to body chunks */
+	bool quarantine;	   /* the MTA lets us quarantine */
 	bool connected;		   /* connect callback ran */
 	bool have_addr;		   /* addr is the client's IP address */
 	struct cidr_addr addr;	   /* client address */
@@ -94,8 +101,10 @@ struct session {
 };
 
 static atomic_ulong filter_sessions, filter_messages, filter_accepted,
-    filter_tagged, filter_tempfailed, filter_rejected, filter_errors;
+    filter_tagged, filter_quarantined, filter_tempfailed, filter_rejected,
+    filter_errors;
 static atomic_ulong filter_next_sid;
+static struct dkimverify_lib *filter_dkim; /* set once at start */
 
 /* filter_get_stats - counters for `sakimori-ctl stats` */
 void
@@ -105,6 +114,7 @@ filter_get_stats(struct filter_stats *st)
 	st->messages = atomic_load(&filter_messages);
 	st->accepted = atomic_load(&filter_accepted);
 	st->tagged = atomic_load(&filter_tagged);
+	st->quarantined = atomic_load(&filter_quarantined);
 	st->tempfailed = atomic_load(&filter_tempfailed);
 	st->rejected = atomic_load(&filter_rejected);
 	st->errors = atomic_load(&filter_errors);
@@ -126,6 +136,8 @@ session_get(SMFICTX *ctx)
 		free(s);
 		return NULL;
 	}
+	/* Negotiation already depends on the configuration. */
+	s->rt = runtime_acquire();
 	return s;
 }
 
@@ -151,6 +163,8 @@ session_fail(struct session *s, const char *stage, const char *why)
 static void
 message_reset(struct session *s)
 {
+	content_free(&s->m.content);
+	free(s->m.cr.signature);
 	memset(&s->m, 0, sizeof(s->m));
 }
 
@@ -185,8 +199,8 @@ filter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long *pf2, unsigned long *pf3)
 {
 	const unsigned long need = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
-	const unsigned long skip = SMFIP_NOBODY | SMFIP_NOUNKNOWN |
-	    SMFIP_NODATA | SMFIP_NOEOH | SMFIP_NR_HDR;
+	unsigned long skip = SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOEOH |
+	    SMFIP_NR_HDR | SMFIP_NR_BODY;
 	struct session *s;
 
 	(void)f2;
@@ -200,11 +214,17 @@ filter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		    s->sid, f0);
 		return SMFIS_REJECT;
 	}
-	*pf0 = need | (f0 & SMFIF_SETSYMLIST);
+	/* The body only matters to DKIM, verifying or signing. */
+	if (s->rt != NULL && !s->rt->cfg->dkim_verify &&
+	    s->rt->cfg->keytable == NULL)
+		skip |= SMFIP_NOBODY;
+	*pf0 = need | (f0 & (SMFIF_SETSYMLIST | SMFIF_QUARANTINE));
 	*pf1 = f1 & skip;
 	*pf2 = 0;
 	*pf3 = 0;
 	s->nr_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
+	s->nr_body = (*pf1 & SMFIP_NR_BODY) != 0;
+	s->quarantine = (*pf0 & SMFIF_QUARANTINE) != 0;
 	if ((f0 & SMFIF_SETSYMLIST) != 0) {
 		/* Postfix has no queue id at MAIL until a RCPT is valid. */
 		if (smfi_setsymlist(ctx, SMFIM_ENVFROM,
@@ -253,7 +273,7 @@ filter_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		return session_fail(NULL, "connect", "out of memory");
 	atomic_fetch_add(&filter_sessions, 1);
 	s->connected = true;
-	if ((s->rt = runtime_acquire()) == NULL)
+	if (s->rt == NULL && (s->rt = runtime_acquire()) == NULL)
 		return session_fail(s, "connect", "no configuration");
 	log_escape(hostname, s->host, sizeof(s->host));
 	s->have_addr = addr_from_sockaddr(hostaddr, s);
@@ -346,6 +366,44 @@ run_spf(struct session *s)
 	m->spf_from_done = true;
 }
 
+/* inbound - does this message go through the inbound checks? */
+static bool
+inbound(const struct session *s)
+{
+	return !s->trusted && !s->m.outbound;
+}
+
+/*
+ * start_content - DKIM and DMARC for inbound mail, signing for
+ * authenticated and trusted senders; nothing when neither applies
+ */
+static int
+start_content(struct session *s)
+{
+	const struct config *cfg = s->rt->cfg;
+	struct content_params p;
+
+	memset(&p, 0, sizeof(p));
+	p.lib = filter_dkim;
+	p.dns = s->rt->dns;
+	p.deadline = &s->m.deadline;
+	p.id = session_id(s);
+	p.max_sigs = cfg->dkim_max_signatures;
+	if (inbound(s)) {
+		p.verify = cfg->dkim_verify && filter_dkim != NULL;
+		p.dmarc = cfg->dmarc;
+	} else if (filter_dkim != NULL) {
+		p.sign_keys = cfg->keytable;
+		p.sign_headers = cfg->dkim_sign_headers;
+		p.sign_header_count = cfg->dkim_sign_header_count;
+	}
+	if (!p.verify && !p.dmarc && p.sign_keys == NULL)
+		return 0;
+	if ((s->m.content = content_new(&p)) == NULL)
+		return -1;
+	return 0;
+}
+
 /* filter_envfrom - new message; SPF for inbound mail */
 static sfsistat
 filter_envfrom(SMFICTX *ctx, char **argv)
@@ -375,11 +433,11 @@ filter_envfrom(SMFICTX *ctx, char **argv)
 	if (auth != NULL && *auth != '\0') {
 		m->outbound = true;
 		log_escape(auth, m->auth, sizeof(m->auth));
-		return SMFIS_CONTINUE;
 	}
-	if (s->trusted)
-		return SMFIS_CONTINUE;
-	run_spf(s);
+	if (start_content(s) != 0)
+		return session_fail(s, "mail", "out of memory");
+	if (inbound(s))
+		run_spf(s);
 	return SMFIS_CONTINUE;
 }
 
@@ -392,7 +450,10 @@ spf_verdict(const struct message *m)
 	return m->spf_from_done ? &m->spf_from : NULL;
 }
 
-/* decide - collect iprev, apply the policy once per message */
+/*
+ * decide - collect iprev, apply the policy to what is known: SPF and
+ * iprev at RCPT, DKIM and DMARC too at end of message
+ */
 static void
 decide(struct session *s)
 {
@@ -400,8 +461,6 @@ decide(struct session *s)
 	struct verdict_input in;
 	const struct spf_outcome *spf;
 
-	if (m->decided)
-		return;
 	m->decided = true;
 	if (s->iprev != NULL && !s->iprev_done) {
 		iprev_finish(s->iprev, &m->deadline,
@@ -419,14 +478,17 @@ decide(struct session *s)
 		in.done[CHECK_IPREV] = true;
 		in.result[CHECK_IPREV] = s->iprev_out.result;
 	}
+	if (m->cr_done && m->cr.dkim_done) {
+		in.done[CHECK_DKIM] = true;
+		in.result[CHECK_DKIM] = m->cr.dkim_result;
+	}
+	if (m->cr_done && m->cr.dmarc_done) {
+		in.done[CHECK_DMARC] = true;
+		in.result[CHECK_DMARC] = m->cr.dmarc.result;
+		in.dmarc_disposition = m->cr.disposition;
+		in.dmarc_domain = m->cr.dmarc.header_from;
+	}
 	verdict_decide(&s->rt->cfg->policy, &in, &m->v);
-}
-
-/* inbound - does this message go through the inbound checks? */
-static bool
-inbound(const struct session *s)
-{
-	return !s->trusted && !s->m.outbound;
 }
 
 /* log_summary - the one line per message */
@@ -434,7 +496,7 @@ static void
 log_summary(struct session *s, const char *stage)
 {
 	struct message *m = &s->m;
-	char from[600], helo[300], line[1800];
+	char from[600], helo[300], line[4096];
 	int n = 0;
 	size_t size = sizeof(line);
 
@@ -464,12 +526,42 @@ log_summary(struct session *s, const char *stage)
 		if (s->iprev_done)
 			APPEND(" iprev=%s", result_name(s->iprev_out.result));
 	}
+	if (m->cr_done && m->cr.dkim_done) {
+		size_t i;
+
+		APPEND(" dkim=%s", result_name(m->cr.dkim_result));
+		/* Every signature, as a DMARC report would list them. */
+		for (i = 0; i < m->cr.dkim.count; i++)
+			APPEND("%sd=%s:%s", i == 0 ? " dkim.sigs=" : ",",
+			    m->cr.dkim.sig[i].domain,
+			    result_name(m->cr.dkim.sig[i].result));
+	}
+	if (m->cr_done && m->cr.dmarc_done)
+		APPEND(" dmarc=%s dmarc.from=%s dmarc.policy=%s "
+		       "dmarc.disposition=%s dmarc.aligned=%s%s",
+		    result_name(m->cr.dmarc.result),
+		    m->cr.dmarc.header_from[0] != '\0' ? m->cr.dmarc.header_from
+						       : "-",
+		    m->cr.dmarc.policy[0] != '\0' ? m->cr.dmarc.policy : "-",
+		    m->cr.dmarc.result == RESULT_FAIL ? m->cr.dmarc.disposition
+						      : "none",
+		    m->cr.dmarc.aligned_spf ? "spf" : "",
+		    m->cr.dmarc.aligned_dkim
+			? (m->cr.dmarc.aligned_spf ? ",dkim" : "dkim")
+			: m->cr.dmarc.aligned_spf ? ""
+						  : "none");
+	if (m->cr_done && m->cr.signature != NULL)
+		APPEND(" signed=%s", m->cr.sign_domain);
+	else if (m->cr_done && m->cr.sign_note[0] != '\0')
+		APPEND(" sign=\"%s\"", m->cr.sign_note);
 	APPEND(" action=%s", verdict_action_name(m->v.action));
-	if (m->v.action != ACTION_ACCEPT && m->v.action != ACTION_TAG)
+	if (m->v.action == ACTION_TEMPFAIL || m->v.action == ACTION_REJECT)
 		APPEND(" cause=%s reply=\"%s %s %s\"",
 		    verdict_check_name(m->v.cause), m->v.rcode, m->v.xcode,
 		    m->v.text);
-	else if (m->v.tag)
+	else if (m->v.action == ACTION_QUARANTINE)
+		APPEND(" cause=%s", verdict_check_name(m->v.cause));
+	if (m->v.tag)
 		APPEND(" tag=yes");
 	if (m->v.would != m->v.action)
 		APPEND(" dry_run=%s cause=%s", verdict_action_name(m->v.would),
@@ -484,6 +576,9 @@ log_summary(struct session *s, const char *stage)
 	case ACTION_TAG:
 		atomic_fetch_add(&filter_accepted, 1);
 		atomic_fetch_add(&filter_tagged, 1);
+		break;
+	case ACTION_QUARANTINE:
+		atomic_fetch_add(&filter_quarantined, 1);
 		break;
 	case ACTION_TEMPFAIL:
 		atomic_fetch_add(&filter_tempfailed, 1);
@@ -542,11 +637,16 @@ filter_header(SMFICTX *ctx, char *name, char *value)
 	if (s == NULL || s->rt == NULL)
 		return session_fail(s, "header", "no session");
 	ok = s->nr_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
-	if (name == NULL || strcasecmp(name, "Authentication-Results") != 0)
+	if (name == NULL || value == NULL)
+		return ok;
+	/* A failure marks the content failed: tempfail at end of message. */
+	if (s->m.content != NULL)
+		(void)content_header(s->m.content, name, value);
+	if (strcasecmp(name, "Authentication-Results") != 0)
 		return ok;
 	s->m.ar_seen++;
 	/* Only the start of the value is read, however long it is. */
-	if (value == NULL || authres_authserv_id(value, id, sizeof(id)) != 1 ||
+	if (authres_authserv_id(value, id, sizeof(id)) != 1 ||
 	    strcasecmp(id, s->rt->cfg->authserv_id) != 0)
 		return ok;
 	if (s->m.forged_count < FILTER_MAX_FORGED)
@@ -554,6 +654,54 @@ filter_header(SMFICTX *ctx, char *name, char *value)
 	else
 		s->m.forged_lost++;
 	return ok;
+}
+
+/* filter_body - a body chunk, for DKIM */
+static sfsistat
+filter_body(SMFICTX *ctx, unsigned char *data, size_t len)
+{
+	struct session *s = smfi_getpriv(ctx);
+
+	if (s == NULL || s->rt == NULL)
+		return session_fail(s, "body", "no session");
+	if (s->m.content != NULL && data != NULL)
+		(void)content_body(s->m.content, data, len);
+	return s->nr_body ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+/*
+ * add_content_results - dkim= per signature (header.d, header.s and the
+ * first 8 characters of header.b, as OpenDKIM writes them), dmarc= with
+ * the policy and disposition in a comment (as OpenDMARC writes them)
+ */
+static void
+add_content_results(struct authres_buf *b, const struct content_result *cr)
+{
+	const struct dkimverify_sig *sig;
+	char comment[200];
+	size_t i;
+
+	if (cr->dkim_done && cr->dkim.count == 0)
+		authres_add(b, "dkim", RESULT_NONE, NULL, NULL, NULL, NULL);
+	for (i = 0; cr->dkim_done && i < cr->dkim.count; i++) {
+		sig = &cr->dkim.sig[i];
+		authres_add(b, "dkim", sig->result,
+		    sig->result == RESULT_PASS ? NULL : sig->reason, "header.d",
+		    sig->domain, NULL);
+		authres_prop(b, "header.s", sig->selector);
+		authres_prop(b, "header.b", sig->b);
+	}
+	if (!cr->dmarc_done)
+		return;
+	if (cr->dmarc.policy[0] != '\0')
+		snprintf(comment, sizeof(comment), "p=%s dis=%s",
+		    cr->dmarc.policy,
+		    cr->dmarc.result == RESULT_FAIL ? cr->dmarc.disposition
+						    : "none");
+	else
+		snprintf(comment, sizeof(comment), "%s", cr->dmarc.reason);
+	authres_add(b, "dmarc", cr->dmarc.result, comment, "header.from",
+	    cr->dmarc.header_from, NULL);
 }
 
 /* add_our_header - Authentication-Results at the top */
@@ -579,7 +727,10 @@ add_our_header(SMFICTX *ctx, struct session *s)
 		authres_add(&b, "iprev", s->iprev_out.result,
 		    s->iprev_out.reason, "policy.iprev", s->ip,
 		    s->iprev_out.name);
-	if (!m->spf_from_done && !m->spf_helo_done && !s->iprev_done)
+	if (m->cr_done)
+		add_content_results(&b, &m->cr);
+	if (!m->spf_from_done && !m->spf_helo_done && !s->iprev_done &&
+	    !m->cr_done)
 		authres_none(&b);
 	if (b.overflow)
 		log_msg(LOG_WARNING,
@@ -649,7 +800,63 @@ remove_forged(SMFICTX *ctx, struct session *s)
 	return 0;
 }
 
-/* filter_eom - delete forgeries, add ours, tag, log */
+/* finish_content - DKIM, DMARC and signing results at end of message */
+static int
+finish_content(struct session *s)
+{
+	struct message *m = &s->m;
+	const struct spf_outcome *spf = spf_verdict(m);
+	struct content_envelope env;
+	char domain[ADDRESS_DOMAIN_SIZE];
+	int ret;
+
+	memset(&env, 0, sizeof(env));
+	/* RFC 7489 4.1: SPF authenticates MAIL FROM, or HELO for <>. */
+	if (spf != NULL) {
+		if (m->from_null) {
+			env.spf_domain = s->helo;
+			env.spf_done = true;
+		} else if (address_domain(m->from, domain, sizeof(domain)) ==
+		    1) {
+			env.spf_domain = domain;
+			env.spf_done = true;
+		}
+		env.spf_result = spf->result;
+	}
+	ret = content_eom(m->content, &env, &m->cr);
+	m->cr_done = true;
+	return ret;
+}
+
+/* quarantine - hold the message in the MTA's queue */
+static int
+quarantine(SMFICTX *ctx, struct session *s)
+{
+	char reason[160];
+
+	snprintf(reason, sizeof(reason), "sakimori: %s %s",
+	    verdict_check_name(s->m.v.cause),
+	    s->m.v.cause == CHECK_DMARC ? "fail, policy quarantine or reject"
+					: "result");
+	if (!s->quarantine) {
+		log_msg(LOG_WARNING,
+		    "%s: the MTA does not allow quarantine; tagged instead",
+		    session_id(s));
+		s->m.v.tag = true;
+		return 0;
+	}
+	return smfi_quarantine(ctx, reason) == MI_SUCCESS ? 0 : -1;
+}
+
+/* eom_fail - an internal error at end of message: tempfail it */
+static sfsistat
+eom_fail(struct session *s, const char *why)
+{
+	message_reset(s);
+	return session_fail(s, "eom", why);
+}
+
+/* filter_eom - decide, delete forgeries, add ours, sign, log */
 static sfsistat
 filter_eom(SMFICTX *ctx)
 {
@@ -661,35 +868,36 @@ filter_eom(SMFICTX *ctx)
 		return session_fail(s, "eom", "no message");
 	m = &s->m;
 	note_qid(ctx, s);
+	if (m->content != NULL && finish_content(s) != 0)
+		return eom_fail(s, "DKIM or DMARC evaluation failed");
 	if (inbound(s)) {
 		decide(s);
 		if (m->v.action == ACTION_TEMPFAIL ||
 		    m->v.action == ACTION_REJECT) {
-			/* No RCPT stage (a chain may skip it): refuse now. */
 			log_summary(s, "eom");
 			r = refuse(ctx, s);
 			message_reset(s);
 			return r;
 		}
+		if (m->v.action == ACTION_QUARANTINE && quarantine(ctx, s) != 0)
+			return eom_fail(s, "smfi_quarantine failed");
 	}
 	/*
 	 * RFC 8601 5: headers claiming our authserv-id are removed whoever
 	 * sent them, trusted and authenticated senders included.
 	 */
-	if (remove_forged(ctx, s) != 0) {
-		message_reset(s);
-		return session_fail(s, "eom", "cannot remove forged headers");
-	}
+	if (remove_forged(ctx, s) != 0)
+		return eom_fail(s, "cannot remove forged headers");
 	if (inbound(s)) {
-		if (add_our_header(ctx, s) != 0) {
-			message_reset(s);
-			return session_fail(s, "eom", "smfi_insheader failed");
-		}
-		if (m->v.tag && add_tag(ctx, s) != 0) {
-			message_reset(s);
-			return session_fail(s, "eom", "smfi_addheader failed");
-		}
+		if (add_our_header(ctx, s) != 0)
+			return eom_fail(s, "smfi_insheader failed");
+		if (m->v.tag && add_tag(ctx, s) != 0)
+			return eom_fail(s, "smfi_addheader failed");
 	}
+	if (m->cr.signature != NULL &&
+	    smfi_insheader(ctx, 0, "DKIM-Signature", m->cr.signature) !=
+		MI_SUCCESS)
+		return eom_fail(s, "smfi_insheader DKIM-Signature failed");
 	log_summary(s, "eom");
 	message_reset(s);
 	return SMFIS_ACCEPT;
@@ -728,19 +936,22 @@ filter_close(SMFICTX *ctx)
 
 /* filter_register - smfi_register() our callbacks */
 int
-filter_register(void)
+filter_register(struct dkimverify_lib *dkim)
 {
+	filter_dkim = dkim;
 	struct smfiDesc desc;
 
 	memset(&desc, 0, sizeof(desc));
 	desc.xxfi_name = "sakimori";
 	desc.xxfi_version = SMFI_VERSION;
-	desc.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST;
+	desc.xxfi_flags =
+	    SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST | SMFIF_QUARANTINE;
 	desc.xxfi_connect = filter_connect;
 	desc.xxfi_helo = filter_helo;
 	desc.xxfi_envfrom = filter_envfrom;
 	desc.xxfi_envrcpt = filter_envrcpt;
 	desc.xxfi_header = filter_header;
+	desc.xxfi_body = filter_body;
 	desc.xxfi_eom = filter_eom;
 	desc.xxfi_abort = filter_abort;
 	desc.xxfi_close = filter_close;

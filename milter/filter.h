@@ -20,21 +20,26 @@
 #ifndef SAKIMORI_MILTER_FILTER_H
 #define SAKIMORI_MILTER_FILTER_H
 
+struct dkimverify_lib;
+
 /*
  * filter_register - smfi_register() our callbacks
+ *	dkim: the shared libopendkim handle for every session (borrowed
+ *	    until exit), or NULL to verify and sign nothing
  * Returns 0, -1 when libmilter refused.
  */
-int filter_register(void);
+int filter_register(struct dkimverify_lib *dkim);
 
 /* filter_stats - counters for `sakimori-ctl stats` */
 struct filter_stats {
-	unsigned long sessions;	  /* connections seen */
-	unsigned long messages;	  /* messages that reached a decision */
-	unsigned long accepted;	  /* accepted (with or without tag) */
-	unsigned long tagged;	  /* tagged */
-	unsigned long tempfailed; /* tempfailed by policy or error */
-	unsigned long rejected;	  /* rejected */
-	unsigned long errors;	  /* internal errors */
+	unsigned long sessions;	   /* connections seen */
+	unsigned long messages;	   /* messages that reached a decision */
+	unsigned long accepted;	   /* accepted (with or without tag) */
+	unsigned long tagged;	   /* tagged */
+	unsigned long quarantined; /* held in the MTA's quarantine */
+	unsigned long tempfailed;  /* tempfailed by policy or error */
+	unsigned long rejected;	   /* rejected */
+	unsigned long errors;	   /* internal errors */
 };
 void filter_get_stats(struct filter_stats *st);
 

@@ -42,6 +42,8 @@
 #include <spf2/spf_lib_version.h>
 
 #include "milter/control.h"
+#include "milter/dkimverify.h"
+#include "milter/dmarc.h"
 #include "milter/filter.h"
 #include "milter/log.h"
 #include "milter/runtime.h"
@@ -197,6 +199,7 @@ main(int argc, char **argv)
 	static sigset_t usr1;
 	sigset_t all;
 	pthread_t sig_thread;
+	struct dkimverify_lib *dkim = NULL;
 	int c, err, ret;
 
 	while ((c = getopt(argc, argv, "c:Dfho:tV")) != -1) {
@@ -268,8 +271,16 @@ main(int argc, char **argv)
 		gid = pw->pw_gid;
 	}
 
-	if (smfi_setconn(cfg->listen) != MI_SUCCESS || filter_register() != 0 ||
-	    smfi_opensocket(true) != MI_SUCCESS) {
+	/* libopendkim and the Public Suffix List: once, for every thread. */
+	if (dkimverify_lib_new(&dkim, &error) != 0 ||
+	    dmarc_global_init(&error) != 0) {
+		fprintf(stderr, "sakimori: %s\n", error);
+		free(error);
+		config_free(&cfg);
+		return EX_SOFTWARE;
+	}
+	if (smfi_setconn(cfg->listen) != MI_SUCCESS ||
+	    filter_register(dkim) != 0 || smfi_opensocket(true) != MI_SUCCESS) {
 		fprintf(stderr,
 		    "sakimori: listen: %s: cannot open the milter "
 		    "socket\n",

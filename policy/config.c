@@ -43,6 +43,7 @@
 
 #include "lists/cidr.h"
 #include "policy/config.h"
+#include "policy/keytable.h"
 #include "policy/config_schema.h"
 #include "policy/result.h"
 #include "policy/verdict.h"
@@ -550,6 +551,13 @@ config_from_cfg(cfg_t *cfg, const char *path, struct config **cfg_r,
 	config_empty_to_null(&c->user);
 	config_empty_to_null(&c->pidfile);
 	config_empty_to_null(&c->dkim_keytable);
+	/* Keys are read and checked now: a bad key fails start or reload. */
+	if (c->dkim_keytable != NULL) {
+		*key_r = "dkim_keytable";
+		if (keytable_load(c->dkim_keytable, &c->keytable, why_r) != 0)
+			goto fail;
+		*key_r = NULL;
+	}
 	*cfg_r = c;
 	return 0;
 fail:
@@ -1051,6 +1059,7 @@ config_free(struct config **cfg)
 	config_free_list(c->dns_nameservers, c->dns_nameserver_count);
 	free(c->tag_header);
 	free(c->dkim_keytable);
+	keytable_free(&c->keytable);
 	config_free_list(c->debug, c->debug_count);
 	config_free_list(c->dkim_sign_headers, c->dkim_sign_header_count);
 	free(c);

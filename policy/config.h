@@ -28,6 +28,7 @@
 #include <stdio.h>
 
 #include "lists/cidr.h"
+#include "policy/keytable.h"
 #include "policy/verdict.h"
 
 struct config {
@@ -56,6 +57,7 @@ struct config {
 	char *dkim_keytable;	  /* signing key table file; NULL: no signing */
 	char **dkim_sign_headers; /* headers to sign; none: the default list */
 	size_t dkim_sign_header_count; /* entries in dkim_sign_headers */
+	struct keytable *keytable;     /* dkim_keytable loaded, or NULL */
 	bool dmarc;		       /* evaluate DMARC (RFC 7489) */
 	bool log_stderr;	       /* also log to stderr (foreground) */
 	char **debug;	    /* debug subsystems: dns, spf, iprev, milter */

@@ -294,16 +294,19 @@ def test_iprev_results():
 
 def test_ar_exact_text():
     out = send(daemon(), '<alice@pass.spf.test>', ip='192.0.2.10',
-               helo='pass.spf.test')
+               helo='pass.spf.test',
+               headers=[('From', 'Alice <alice@pass.spf.test>')])
     check_accepted(out, 'pass message')
     index, value = our_ar(out)
     check_eq(index, 0, 'A-R insert index')
     check(value.startswith(AUTHSERV + ';'),
           'A-R: got %r, want it to start with the authserv-id %r' %
           (value[:40], AUTHSERV + ';'))
+    # No DKIM-Signature, and pass.spf.test publishes no DMARC record.
     want = ('mx.test; spf=pass smtp.mailfrom=alice@pass.spf.test; '
             'spf=pass smtp.helo=pass.spf.test; '
-            'iprev=pass policy.iprev=192.0.2.10')
+            'iprev=pass policy.iprev=192.0.2.10; dkim=none; '
+            'dmarc=none header.from=pass.spf.test')
     check_eq(strip_comments(value), want, 'A-R text without comments')
     check_safe_value(value, 'A-R')
     check_eq([m[0] for m in out['mods']], ['insheader'],
