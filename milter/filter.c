@@ -743,29 +743,43 @@ add_our_header(SMFICTX *ctx, struct session *s)
 	return 0;
 }
 
+/* tag_append - " check=result" when that check's live rule tags */
+static void
+tag_append(char *value, size_t size, const struct session *s, enum check check,
+    enum result_code result)
+{
+	const struct verdict_rule *r = verdict_rule_for(
+	    &s->rt->cfg->policy, check, result, s->m.cr.disposition);
+	size_t len = strlen(value);
+
+	if (r->action != ACTION_TAG || r->dry_run)
+		return;
+	snprintf(value + len, size - len, "%s%s=%s", len > 0 ? " " : "",
+	    verdict_check_name(check), result_name(result));
+}
+
 /* add_tag - the tag header: which checks tagged the message */
 static int
 add_tag(SMFICTX *ctx, struct session *s)
 {
-	const struct verdict_policy *p = &s->rt->cfg->policy;
 	const struct spf_outcome *spf = spf_verdict(&s->m);
-	char value[128] = "";
-	const struct verdict_rule *r;
+	const struct content_result *cr = &s->m.cr;
+	char value[256] = "";
 
-	if (spf != NULL) {
-		r = &p->rule[CHECK_SPF][spf->result];
-		if (r->action == ACTION_TAG && !r->dry_run)
-			snprintf(value, sizeof(value), "spf=%s",
-			    result_name(spf->result));
-	}
-	if (s->iprev_done) {
-		r = &p->rule[CHECK_IPREV][s->iprev_out.result];
-		if (r->action == ACTION_TAG && !r->dry_run)
-			snprintf(value + strlen(value),
-			    sizeof(value) - strlen(value), "%siprev=%s",
-			    value[0] != '\0' ? " " : "",
-			    result_name(s->iprev_out.result));
-	}
+	if (spf != NULL)
+		tag_append(value, sizeof(value), s, CHECK_SPF, spf->result);
+	if (s->iprev_done)
+		tag_append(
+		    value, sizeof(value), s, CHECK_IPREV, s->iprev_out.result);
+	if (s->m.cr_done && cr->dkim_done)
+		tag_append(
+		    value, sizeof(value), s, CHECK_DKIM, cr->dkim_result);
+	if (s->m.cr_done && cr->dmarc_done)
+		tag_append(
+		    value, sizeof(value), s, CHECK_DMARC, cr->dmarc.result);
+	if (value[0] == '\0')
+		snprintf(value, sizeof(value), "%s",
+		    verdict_check_name(s->m.v.cause));
 	if (smfi_addheader(ctx, s->rt->cfg->tag_header, value) != MI_SUCCESS)
 		return -1;
 	return 0;

@@ -65,17 +65,20 @@ verdict_policy_default(struct verdict_policy *policy)
 	    ACTION_TAG;
 }
 
-/* verdict_slot - the rule slot of a check's result */
-static size_t
-verdict_slot(const struct verdict_input *in, size_t check)
+/* verdict_rule_for - the rule of one check's result */
+const struct verdict_rule *
+verdict_rule_for(const struct verdict_policy *policy, enum check check,
+    enum result_code result, enum verdict_disposition disposition)
 {
-	if (check == CHECK_DMARC && in->result[check] == RESULT_FAIL) {
-		if (in->dmarc_disposition == VERDICT_DISPOSITION_REJECT)
-			return VERDICT_SLOT_DMARC_REJECT;
-		if (in->dmarc_disposition == VERDICT_DISPOSITION_QUARANTINE)
-			return VERDICT_SLOT_DMARC_QUARANTINE;
+	size_t slot = (size_t)result;
+
+	if (check == CHECK_DMARC && result == RESULT_FAIL) {
+		if (disposition == VERDICT_DISPOSITION_REJECT)
+			slot = VERDICT_SLOT_DMARC_REJECT;
+		else if (disposition == VERDICT_DISPOSITION_QUARANTINE)
+			slot = VERDICT_SLOT_DMARC_QUARANTINE;
 	}
-	return (size_t)in->result[check];
+	return &policy->rule[check][slot];
 }
 
 /* verdict_copy_explanation - append exp= text, printable ASCII only */
@@ -187,7 +190,8 @@ verdict_decide(const struct verdict_policy *policy,
 		/* XXX a result out of range is a caller bug: no rule applies. */
 		if ((unsigned)result >= RESULT_CODE_COUNT)
 			continue;
-		rule = &policy->rule[c][verdict_slot(in, c)];
+		rule = verdict_rule_for(
+		    policy, (enum check)c, result, in->dmarc_disposition);
 		if ((unsigned)rule->action >= ACTION_COUNT)
 			continue;
 		if (rule->action > v->would) {

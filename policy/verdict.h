@@ -104,6 +104,17 @@ void verdict_decide(const struct verdict_policy *policy,
     const struct verdict_input *in, struct verdict *v);
 
 /*
+ * verdict_rule_for - the rule that applies to one check's result
+ *	policy: the rules
+ *	check, result: the check and its result (result in range)
+ *	disposition: for a DMARC fail, what the domain asks for
+ * Returns the rule (borrowed from policy).
+ */
+const struct verdict_rule *verdict_rule_for(const struct verdict_policy *policy,
+    enum check check, enum result_code result,
+    enum verdict_disposition disposition);
+
+/*
  * verdict_action_name / verdict_action_parse - "accept", "tag", ...
  * verdict_check_name - "spf", "iprev"; "none" for CHECK_COUNT
  * verdict_action_parse returns 0, or -1 for an unknown word.
