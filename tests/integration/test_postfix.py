@@ -138,6 +138,27 @@ def test_spf_fail_rejected():
           'delivery: got the refused message delivered, want none')
 
 
+def test_dkim_dmarc_pass_delivered():
+    from test_content import BODY, HEADERS, dkim_sign, wire
+    pf = ENV['pf']
+    headers, body = dkim_sign(HEADERS, BODY + b'marker-dkim\r\n')
+    path = os.path.join(ENV['dir'], 'signed.eml')
+    with open(path, 'wb') as f:
+        f.write(wire(headers, body))
+    # MAIL FROM in another domain: DMARC can only pass through DKIM.
+    rc, out = pf.swaks('bounce@pass.spf.test', 'bob@mx.test',
+                       addr='192.0.2.10', helo='pass.spf.test',
+                       extra=['--data', path])
+    check_eq(rc, 0, 'swaks exit (transcript tail: %s)' % out[-600:])
+    msg = delivered_with(pf, 'marker-dkim')
+    ars = ours(header_values(msg, 'Authentication-Results'))
+    check_eq(len(ars), 1, 'our A-R headers in %r' % ars)
+    for want in ('dkim=pass header.d=dkim.test header.s=rsa2048',
+                 'dmarc=pass (p=reject dis=none) header.from=dkim.test'):
+        check(want in ars[0], 'stored A-R: got %r, want %r in it' %
+              (ars[0], want))
+
+
 def test_dead_milter_tempfails():
     # milter_default_action = tempfail: no filter, no mail accepted.
     with Postfix(milter_port=free_port()) as pf:
@@ -158,5 +179,6 @@ if __name__ == '__main__':
         print('0 passed, 0 failed')
         sys.exit(0)
     run([test_pass_delivered_with_ar, test_forged_ar_removed,
-         test_spf_fail_rejected, test_dead_milter_tempfails],
+         test_spf_fail_rejected, test_dkim_dmarc_pass_delivered,
+         test_dead_milter_tempfails],
         time_limit=180, setup=setup, teardown=teardown)
