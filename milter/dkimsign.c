@@ -167,8 +167,7 @@ dkimsign_header(struct dkimsign *s, const char *name, const char *value)
 	if (rc < 0)
 		return dkimsign_fail(s, "header", DKIM_STAT_NORESOURCE);
 	if (rc > 0) {
-		snprintf(s->error, sizeof(s->error),
-		    "header: bad field name");
+		snprintf(s->error, sizeof(s->error), "header: bad field name");
 		return -1;
 	}
 	st = dkim_header(s->dkim, (u_char *)s->buf, len);
@@ -212,8 +211,8 @@ dkimsign_body(struct dkimsign *s, const unsigned char *data, size_t len)
 
 /* dkimsign_eom - make the signature */
 int
-dkimsign_eom(struct dkimsign *s, const char **name_r, char **value_r,
-    char **error_r)
+dkimsign_eom(
+    struct dkimsign *s, const char **name_r, char **value_r, char **error_r)
 {
 	unsigned char *hdr = NULL;
 	size_t len = 0, i, o;
@@ -254,8 +253,8 @@ fail:
 			? s->error
 			: "dkim: cannot sign");
 	if (s != NULL)
-		log_msg(LOG_WARNING, "%s: dkim: cannot sign: %s", s->id,
-		    s->error);
+		log_msg(
+		    LOG_WARNING, "%s: dkim: cannot sign: %s", s->id, s->error);
 	return -1;
 }
 

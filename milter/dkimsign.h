@@ -93,8 +93,8 @@ int dkimsign_body(struct dkimsign *s, const unsigned char *data, size_t len);
  *	error_r: on failure, why (caller frees)
  * Returns 0, or -1 (nothing in value_r).
  */
-int dkimsign_eom(struct dkimsign *s, const char **name_r, char **value_r,
-    char **error_r);
+int dkimsign_eom(
+    struct dkimsign *s, const char **name_r, char **value_r, char **error_r);
 
 /* dkimsign_free - free a signer (NULL is fine); sets *s NULL */
 void dkimsign_free(struct dkimsign **s);

@@ -147,8 +147,8 @@ dkimverify_note_set(struct dkimverify *v, DKIM_SIGINFO *sig,
 
 /* dkimverify_pick - index of the TXT record to use, or -1 if none */
 static int
-dkimverify_pick(DKIM *dkim, const struct dns_result *res, u_char *buf,
-    size_t buflen)
+dkimverify_pick(
+    DKIM *dkim, const struct dns_result *res, u_char *buf, size_t buflen)
 {
 	size_t i;
 	int first = -1;
@@ -178,8 +178,7 @@ dkimverify_pick(DKIM *dkim, const struct dns_result *res, u_char *buf,
  * or returns NOTFOUND with a note saying why.
  */
 static DKIM_CBSTAT
-dkimverify_key_lookup(DKIM *dkim, DKIM_SIGINFO *sig, u_char *buf,
-    size_t buflen)
+dkimverify_key_lookup(DKIM *dkim, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
 {
 	struct dkimverify *v = dkim_get_user_context(dkim);
 	const char *sel = (const char *)dkim_sig_getselector(sig);
@@ -220,10 +219,13 @@ dkimverify_key_lookup(DKIM *dkim, DKIM_SIGINFO *sig, u_char *buf,
 		rr = &res->rr[pick];
 		if (rr->len == 0 || rr->len >= buflen ||
 		    memchr(rr->text, '\0', rr->len) != NULL) {
-			dkimverify_note_set(v, sig, RESULT_PERMERROR,
-			    rr->len == 0	  ? "key record empty"
-				: rr->len >= buflen ? "key record too long"
-						    : "key record holds NUL");
+			const char *why_key = "key record holds NUL";
+
+			if (rr->len == 0)
+				why_key = "key record empty";
+			else if (rr->len >= buflen)
+				why_key = "key record too long";
+			dkimverify_note_set(v, sig, RESULT_PERMERROR, why_key);
 			memset(buf, 0, buflen);
 			break;
 		}
@@ -283,8 +285,8 @@ dkimverify_prescreen(DKIM *dkim, DKIM_SIGINFO **sigs, int nsigs)
 
 /* dkimverify_no_dns - libopendkim's own resolver: never used */
 static int
-dkimverify_no_dns(void *srv, int type, unsigned char *query,
-    unsigned char *buf, size_t buflen, void **qh)
+dkimverify_no_dns(void *srv, int type, unsigned char *query, unsigned char *buf,
+    size_t buflen, void **qh)
 {
 	(void)srv;
 	(void)type;
@@ -317,8 +319,8 @@ dkimverify_lib_new(struct dkimverify_lib **lib_r, char **error_r)
 		what = "libopendkim lacks sha256 or ed25519 support";
 		goto fail;
 	}
-	if (dkim_options(l->lib, DKIM_OP_SETOPT, DKIM_OPTS_MINKEYBITS,
-		&minbits, sizeof(minbits)) != DKIM_STAT_OK) {
+	if (dkim_options(l->lib, DKIM_OP_SETOPT, DKIM_OPTS_MINKEYBITS, &minbits,
+		sizeof(minbits)) != DKIM_STAT_OK) {
 		what = "cannot set the minimum key size";
 		goto fail;
 	}
@@ -381,13 +383,16 @@ dkimverify_new(struct dkimverify_lib *lib, struct dns_resolver *dns,
 	v->lib = lib;
 	v->dns = dns;
 	v->deadline = deadline;
-	v->max_sigs = max_sigs == 0 ? 1
-	    : max_sigs > DKIMVERIFY_MAX_SIGS ? DKIMVERIFY_MAX_SIGS
-					     : max_sigs;
+	if (max_sigs == 0)
+		max_sigs = 1;
+	if (max_sigs > DKIMVERIFY_MAX_SIGS)
+		max_sigs = DKIMVERIFY_MAX_SIGS;
+	v->max_sigs = max_sigs;
 	dkimverify_copy(v->id, sizeof(v->id), id != NULL ? id : "-");
 	if (v->id[0] == '\0')
 		strcpy(v->id, "-");
-	v->dkim = dkim_verify(lib->lib, (const unsigned char *)v->id, NULL, &st);
+	v->dkim =
+	    dkim_verify(lib->lib, (const unsigned char *)v->id, NULL, &st);
 	if (v->dkim == NULL ||
 	    dkim_set_user_context(v->dkim, v) != DKIM_STAT_OK) {
 		dkimverify_free(&v);
@@ -493,8 +498,8 @@ dkimverify_slot_tags(struct dkimverify_slot *s, const char *value)
 		char *b = malloc(DKIMVERIFY_MAX_SIGFIELD);
 
 		if (b != NULL) {
-			if (dkimverify_tag(value, "b", b,
-				DKIMVERIFY_MAX_SIGFIELD) == 1)
+			if (dkimverify_tag(
+				value, "b", b, DKIMVERIFY_MAX_SIGFIELD) == 1)
 				dkimverify_copy(s->sig.b, sizeof(s->sig.b), b);
 			free(b);
 		}
@@ -503,8 +508,8 @@ dkimverify_slot_tags(struct dkimverify_slot *s, const char *value)
 
 /* dkimverify_field - "Name: value" with CRLF folding, for libopendkim */
 int
-dkimverify_field(const char *name, const char *value, bool leadspc,
-    char **buf, size_t *bufsize, size_t *len_r)
+dkimverify_field(const char *name, const char *value, bool leadspc, char **buf,
+    size_t *bufsize, size_t *len_r)
 {
 	size_t nlen = strlen(name), vlen = strlen(value), need, o, i;
 
@@ -576,8 +581,8 @@ dkimverify_header(struct dkimverify *v, const char *name, const char *value)
 		}
 		return 0;
 	}
-	if (dkimverify_field(name, value, v->leadspc, &v->buf, &v->bufsize,
-		&len) != 0)
+	if (dkimverify_field(
+		name, value, v->leadspc, &v->buf, &v->bufsize, &len) != 0)
 		goto fail;
 	st = dkim_header(v->dkim, (u_char *)v->buf, len);
 	if (is_sig && st == DKIM_STAT_OK) {
@@ -672,8 +677,8 @@ dkimverify_body(struct dkimverify *v, const unsigned char *data, size_t len)
 
 /* dkimverify_judge - the result of one signature libopendkim handled */
 static void
-dkimverify_judge(struct dkimverify *v, DKIM_SIGINFO *sig,
-    struct dkimverify_sig *out)
+dkimverify_judge(
+    struct dkimverify *v, DKIM_SIGINFO *sig, struct dkimverify_sig *out)
 {
 	struct dkimverify_note *n = dkimverify_note_find(v, sig);
 	unsigned flags = dkim_sig_getflags(sig);
@@ -691,9 +696,9 @@ dkimverify_judge(struct dkimverify *v, DKIM_SIGINFO *sig,
 	if (alg == DKIM_SIGN_ED25519SHA256)
 		out->key_bits = (flags & DKIM_SIGFLAG_PASSED) != 0 ? 256 : 0;
 	out->reason[0] = '\0';
-	if (n != NULL && (n->result != RESULT_PERMERROR ||
-			     err == DKIM_SIGERROR_NOKEY ||
-			     (flags & DKIM_SIGFLAG_IGNORE) != 0)) {
+	if (n != NULL &&
+	    (n->result != RESULT_PERMERROR || err == DKIM_SIGERROR_NOKEY ||
+		(flags & DKIM_SIGFLAG_IGNORE) != 0)) {
 		/* Our own finding: DNS failure, rsa-sha1, bad name, ... */
 		out->result = n->result;
 		dkimverify_copy(out->reason, sizeof(out->reason), n->reason);
@@ -718,9 +723,9 @@ dkimverify_judge(struct dkimverify *v, DKIM_SIGINFO *sig,
 	switch (err) {
 	case DKIM_SIGERROR_BADSIG:
 		out->result = RESULT_FAIL;
-		strcpy(out->reason, bh == DKIM_SIGBH_MISMATCH
-			? "body hash mismatch"
-			: "bad signature");
+		strcpy(out->reason,
+		    bh == DKIM_SIGBH_MISMATCH ? "body hash mismatch"
+					      : "bad signature");
 		return;
 	case DKIM_SIGERROR_KEYTOOSMALL:
 		snprintf(out->reason, sizeof(out->reason),
@@ -770,8 +775,8 @@ dkimverify_judge(struct dkimverify *v, DKIM_SIGINFO *sig,
 
 /* dkimverify_all - set every reported signature not yet judged */
 static void
-dkimverify_all(struct dkimverify *v, enum result_code result,
-    const char *reason)
+dkimverify_all(
+    struct dkimverify *v, enum result_code result, const char *reason)
 {
 	size_t i;
 
@@ -829,8 +834,8 @@ dkimverify_eom(struct dkimverify *v, struct dkimverify_outcome *out)
 			dkimverify_all(v, RESULT_NEUTRAL, "not evaluated");
 			for (i = 0; i < nsigs && (size_t)i < v->ngood_slots;
 			     i++)
-				dkimverify_judge(v, sigs[i],
-				    &v->slot[v->good_slot[i]].sig);
+				dkimverify_judge(
+				    v, sigs[i], &v->slot[v->good_slot[i]].sig);
 		}
 	} else {
 		st = dkim_eom(v->dkim, NULL);
@@ -847,12 +852,11 @@ dkimverify_eom(struct dkimverify *v, struct dkimverify_outcome *out)
 				    "%s: dkim: %d signatures listed, %zu "
 				    "expected",
 				    v->id, nsigs, v->good);
-			dkimverify_all(
-			    v, RESULT_NEUTRAL, "not evaluated");
+			dkimverify_all(v, RESULT_NEUTRAL, "not evaluated");
 			for (i = 0; i < nsigs && (size_t)i < v->ngood_slots;
 			     i++)
-				dkimverify_judge(v, sigs[i],
-				    &v->slot[v->good_slot[i]].sig);
+				dkimverify_judge(
+				    v, sigs[i], &v->slot[v->good_slot[i]].sig);
 		}
 	}
 	out->count = v->nslots;

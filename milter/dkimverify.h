@@ -95,7 +95,7 @@ struct dkimverify_sig {
 };
 
 struct dkimverify_outcome {
-	size_t count;	/* signatures reported (0: dkim=none) */
+	size_t count; /* signatures reported (0: dkim=none) */
 	struct dkimverify_sig sig[DKIMVERIFY_MAX_SIGS]; /* header order */
 	size_t ignored; /* signatures past max_sigs: not verified or shown */
 };
@@ -156,8 +156,8 @@ void dkimverify_set_leadspc(struct dkimverify *v, bool on);
  *	    blanks: it is passed on as CRLF
  * Returns 0 (also for fields skipped as bad input), or -1 internal error.
  */
-int dkimverify_header(struct dkimverify *v, const char *name,
-    const char *value);
+int dkimverify_header(
+    struct dkimverify *v, const char *name, const char *value);
 
 /*
  * dkimverify_eoh - end of the header: key lookups happen here
@@ -208,7 +208,6 @@ int dkimverify_field(const char *name, const char *value, bool leadspc,
  * The integrator uses it to skip signing when a DKIM-Signature with
  * the same d= (compare case-insensitively) is present.
  */
-int dkimverify_tag(
-    const char *value, const char *tag, char *buf, size_t size);
+int dkimverify_tag(const char *value, const char *tag, char *buf, size_t size);
 
 #endif

@@ -139,7 +139,8 @@ keytable_read_key(struct keytable_key *k, char *whybuf, size_t whysize)
 	}
 	if (st.st_size <= 0 || st.st_size > KEYTABLE_MAX_KEY_FILE) {
 		snprintf(whybuf, whysize, "%s: %s", k->path,
-		    st.st_size <= 0 ? "empty file" : "file too large for a key");
+		    st.st_size <= 0 ? "empty file"
+				    : "file too large for a key");
 		goto fail;
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
@@ -186,8 +187,8 @@ keytable_read_key(struct keytable_key *k, char *whybuf, size_t whysize)
 		k->bits = 256;
 		break;
 	default:
-		snprintf(whybuf, whysize, "%s: not an RSA or Ed25519 key",
-		    k->path);
+		snprintf(
+		    whybuf, whysize, "%s: not an RSA or Ed25519 key", k->path);
 		goto fail;
 	}
 	/* Re-encode: libopendkim then reads exactly what we checked. */
@@ -378,11 +379,12 @@ keytable_load(const char *path, struct keytable **kt_r, char **error_r)
 		if (n == 0)
 			continue;
 		if (n != 3) {
+			static const char *const nfield[] = { "", "1 field",
+				"2 fields", "", "more than 3 fields" };
+
 			keytable_error(error_r,
-			    "%s:%u: want \"DOMAIN SELECTOR KEYFILE\", got %s "
-			    "field%s",
-			    path, line, n == 4 ? "more than 3" : n == 1 ? "1" : "2",
-			    n == 1 ? "" : "s");
+			    "%s:%u: want \"DOMAIN SELECTOR KEYFILE\", got %s",
+			    path, line, nfield[n]);
 			goto fail;
 		}
 		if (keytable_add(kt, path, line, field, error_r) != 0)

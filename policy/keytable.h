@@ -44,8 +44,8 @@
 
 #include <stddef.h>
 
-#define KEYTABLE_MIN_RSA_BITS 1024 /* RFC 8301 3.2 */
-#define KEYTABLE_MAX_LINES 100000  /* lines in a table file */
+#define KEYTABLE_MIN_RSA_BITS 1024  /* RFC 8301 3.2 */
+#define KEYTABLE_MAX_LINES 100000   /* lines in a table file */
 #define KEYTABLE_MAX_KEY_FILE 65536 /* bytes in one key file */
 
 enum keytable_alg {
@@ -54,14 +54,14 @@ enum keytable_alg {
 };
 
 struct keytable_key {
-	char *domain;		/* signing domain (d=), lower case, no dot */
-	char *selector;		/* selector (s=), lower case */
-	char *path;		/* key file as resolved */
-	enum keytable_alg alg;	/* key type */
-	unsigned bits;		/* RSA modulus bits; 256 for Ed25519 */
-	char *pem;		/* unencrypted PKCS#8 PEM, NUL-terminated */
-	size_t pem_len;		/* bytes in pem */
-	unsigned line;		/* line of the table that named it */
+	char *domain;	       /* signing domain (d=), lower case, no dot */
+	char *selector;	       /* selector (s=), lower case */
+	char *path;	       /* key file as resolved */
+	enum keytable_alg alg; /* key type */
+	unsigned bits;	       /* RSA modulus bits; 256 for Ed25519 */
+	char *pem;	       /* unencrypted PKCS#8 PEM, NUL-terminated */
+	size_t pem_len;	       /* bytes in pem */
+	unsigned line;	       /* line of the table that named it */
 };
 
 struct keytable;
@@ -95,8 +95,7 @@ size_t keytable_count(const struct keytable *kt);
  * keytable_key_at - the key of line order index i (for listing)
  * Returns the key, or NULL if i is out of range.
  */
-const struct keytable_key *keytable_key_at(
-    const struct keytable *kt, size_t i);
+const struct keytable_key *keytable_key_at(const struct keytable *kt, size_t i);
 
 /* keytable_free - wipe and free a table (NULL is fine); sets *kt NULL */
 void keytable_free(struct keytable **kt);

@@ -19,6 +19,7 @@ TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(TOP, 'tests', 'integration'))
 
 from knot import Knot  # noqa: E402
+from test_content import HEADERS, dkim_sign, wire  # noqa: E402
 from runner import mkdtemp  # noqa: E402
 from sakimori_proc import Sakimori  # noqa: E402
 
@@ -61,6 +62,26 @@ def main():
              {'trusted_networks': ['127.0.0.0/8']}, []),
             ('inbound, 5 rcpts, 30 headers',
              {'trusted_networks': ['127.0.0.0/8']}, ['-r', '5', '-h', '30']),
+        ]
+        # DKIM: one rsa-2048 signature on a 10 KB message, key cached
+        # after the first message; the same load with DKIM off.
+        body = b''.join(b'line %05d of a ten kilobyte test message '
+                        b'body, padded to size.........\r\n' % i
+                        for i in range(128))
+        h, b = dkim_sign(HEADERS, body)
+        msg = os.path.join(work, 'signed10k.eml')
+        with open(msg, 'wb') as f:
+            f.write(wire(h, b))
+        print('signed message: %d bytes (body %d)' % (os.path.getsize(msg),
+                                                      len(b)))
+        loads += [
+            ('10 KB, DKIM rsa-2048 verify',
+             {'trusted_networks': ['127.0.0.0/8'], 'dmarc': 'false'},
+             ['-m', msg, '-f', 'alice@pass.spf.test']),
+            ('10 KB, DKIM off',
+             {'trusted_networks': ['127.0.0.0/8'], 'dmarc': 'false',
+              'dkim_verify': 'false'},
+             ['-m', msg, '-f', 'alice@pass.spf.test']),
         ]
         for label, opts, extra in loads:
             opts = dict(opts)

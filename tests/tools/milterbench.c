@@ -4,11 +4,14 @@
  * SUMMARY
  *	milterbench -p PORT [-n messages] [-c connections] [-i ip]
  *	    [-H helo] [-f from] [-r rcpts] [-h headers] [-b body_bytes]
+ *	    [-m message_file]
  * DESCRIPTION
  *	Speaks the milter protocol (version 6) as an MTA does: negotiate,
  *	connect, HELO, MAIL, RCPT, headers, body, end of message, one
  *	message per connection, `-c` connections at once, each in its own
  *	thread. Honours the no-reply and skip flags the filter negotiates.
+ *	With -m, the header fields and body of a message file (CRLF or LF
+ *	line ends) are sent instead of made-up ones.
  *	Prints messages per second, latency percentiles and the actions
  *	the filter returned. Used by `make bench`; never by a test that
  *	asserts a time.
@@ -44,6 +47,11 @@ struct bench {
 	int rcpts;	     /* recipients per message */
 	int headers;	     /* extra headers per message */
 	int body;	     /* body bytes */
+	char **hname;	     /* -m: header field names */
+	char **hvalue;	     /* -m: header field values */
+	int hcount;	     /* -m: fields */
+	char *mbody;	     /* -m: body, CRLF line ends */
+	size_t mbody_len;    /* -m: its bytes */
 	atomic_int next;     /* next message number */
 	atomic_int accepted; /* 'a' or 'c' at EOM */
 	atomic_int refused;  /* 'r', 't' or 'y' */
@@ -220,7 +228,16 @@ one_message(struct bench *b, int seq)
 			goto quit;
 		}
 	}
-	if ((proto & NO_HDRS) == 0) {
+	if ((proto & NO_HDRS) == 0 && b->hcount > 0) {
+		for (i = 0; i < b->hcount; i++) {
+			off = put(buf, 0, b->hname[i]);
+			off = put(buf, off, b->hvalue[i]);
+			if (send_cmd(fd, 'L', buf, off) != 0)
+				goto out;
+			if ((proto & NR_HDR) == 0 && final_reply(fd) != 'c')
+				goto out;
+		}
+	} else if ((proto & NO_HDRS) == 0) {
 		for (i = 0; i < b->headers + 2; i++) {
 			if (i == 0) {
 				off = put(buf, 0, "From");
@@ -249,7 +266,21 @@ one_message(struct bench *b, int seq)
 		if ((proto & NR_EOH) == 0 && final_reply(fd) != 'c')
 			goto out;
 	}
-	if ((proto & NO_BODY) == 0 && b->body > 0) {
+	if ((proto & NO_BODY) == 0 && b->mbody != NULL) {
+		size_t done = 0;
+
+		while (done < b->mbody_len) {
+			size_t chunk = b->mbody_len - done;
+
+			if (chunk > 65535)
+				chunk = 65535;
+			if (send_cmd(fd, 'B', b->mbody + done, chunk) != 0)
+				goto out;
+			if ((proto & NR_BODY) == 0 && final_reply(fd) != 'c')
+				goto out;
+			done += chunk;
+		}
+	} else if ((proto & NO_BODY) == 0 && b->body > 0) {
 		int left = b->body;
 
 		while (left > 0) {
@@ -278,6 +309,63 @@ quit:
 out:
 	close(fd);
 	return ret;
+}
+
+/* load_message - split a message file into fields and a CRLF body */
+static int
+load_message(struct bench *b, const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	char *line = NULL, *p;
+	size_t cap = 0, blen = 0;
+	ssize_t n;
+	int in_body = 0;
+	FILE *body;
+
+	if (fp == NULL)
+		return -1;
+	if ((body = open_memstream(&b->mbody, &blen)) == NULL) {
+		fclose(fp);
+		return -1;
+	}
+	while ((n = getline(&line, &cap, fp)) > 0) {
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		if (in_body) {
+			fprintf(body, "%s\r\n", line);
+		} else if (n == 0) {
+			in_body = 1;
+		} else if ((line[0] == ' ' || line[0] == '\t') &&
+		    b->hcount > 0) {
+			char *v = b->hvalue[b->hcount - 1];
+			size_t len = strlen(v) + 1 + strlen(line) + 1;
+			char *nv = malloc(len);
+
+			if (nv == NULL)
+				return -1;
+			snprintf(nv, len, "%s\n%s", v, line);
+			free(v);
+			b->hvalue[b->hcount - 1] = nv;
+		} else if ((p = strchr(line, ':')) != NULL) {
+			b->hname = realloc(
+			    b->hname, (size_t)(b->hcount + 1) * sizeof(char *));
+			b->hvalue = realloc(b->hvalue,
+			    (size_t)(b->hcount + 1) * sizeof(char *));
+			if (b->hname == NULL || b->hvalue == NULL)
+				return -1;
+			*p++ = '\0';
+			while (*p == ' ')
+				p++;
+			b->hname[b->hcount] = strdup(line);
+			b->hvalue[b->hcount] = strdup(p);
+			b->hcount++;
+		}
+	}
+	free(line);
+	fclose(fp);
+	fclose(body);
+	b->mbody_len = blen;
+	return 0;
 }
 
 /* worker - take message numbers until none are left */
@@ -328,7 +416,7 @@ main(int argc, char **argv)
 	b.rcpts = 1;
 	b.headers = 10;
 	b.body = 0;
-	while ((c = getopt(argc, argv, "p:n:c:i:H:f:r:h:b:")) != -1) {
+	while ((c = getopt(argc, argv, "p:n:c:i:H:f:r:h:b:m:")) != -1) {
 		switch (c) {
 		case 'p':
 			b.port = atoi(optarg);
@@ -357,11 +445,19 @@ main(int argc, char **argv)
 		case 'b':
 			b.body = atoi(optarg);
 			break;
+		case 'm':
+			if (load_message(&b, optarg) != 0) {
+				fprintf(stderr,
+				    "milterbench: %s: cannot read\n", optarg);
+				return 66;
+			}
+			break;
 		default:
 			fprintf(stderr,
 			    "usage: milterbench -p PORT [-n N] "
 			    "[-c CONNS] [-i IP] [-H HELO] [-f FROM] "
-			    "[-r RCPTS] [-h HEADERS] [-b BYTES]\n");
+			    "[-r RCPTS] [-h HEADERS] [-b BYTES] "
+			    "[-m FILE]\n");
 			return 64;
 		}
 	}
