@@ -45,7 +45,7 @@ struct content {
 	unsigned from_fields;	 /* From fields seen */
 	char from_domains[CONTENT_MAX_FROM_DOMAINS][ADDRESS_DOMAIN_SIZE];
 	size_t from_count;	    /* entries in from_domains */
-	char from_why[128];	    /* why the From field is unusable */
+	char from_why[160];	    /* why the From field is unusable */
 	bool sign;		    /* signing candidate */
 	struct content_field *kept; /* header kept for the signer */
 	size_t kept_count;	    /* entries in kept */
