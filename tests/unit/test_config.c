@@ -607,9 +607,9 @@ test_bad_values(void **state)
 		    "{F}:1: tag_header: empty header name" },
 		{ "tag header a-r", "tag_header = authentication-results\n",
 		    "{F}:1: tag_header: must not be Authentication-Results" },
-		{ "debug name", "debug = {dns, dkim}\n",
-		    "{F}:1: debug: \"dkim\": want dns, spf, iprev, milter, "
-		    "control or all" },
+		{ "debug name", "debug = {dns, arc}\n",
+		    "{F}:1: debug: \"arc\": want dns, spf, iprev, dkim, dmarc, "
+		    "milter, control or all" },
 		{ "dry_run name", "dry_run = spf\n",
 		    "{F}:1: dry_run: \"spf\": want a rule name such as "
 		    "spf_fail, or all" },
