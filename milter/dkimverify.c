@@ -41,6 +41,7 @@
 #include <opendkim/dkim.h>
 
 #include "lists/domain.h"
+#include "lists/text.h"
 #include "milter/dkimverify.h"
 #include "milter/log.h"
 
@@ -99,22 +100,6 @@ struct dkimverify {
 	size_t bufsize;					  /* its size */
 };
 
-/* dkimverify_copy - copy printable ASCII, cut to size, others as '?' */
-static void
-dkimverify_copy(char *dst, size_t size, const char *src)
-{
-	size_t o = 0;
-
-	if (size == 0)
-		return;
-	for (; src != NULL && *src != '\0' && o + 1 < size; src++) {
-		unsigned char c = (unsigned char)*src;
-
-		dst[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	dst[o] = '\0';
-}
-
 /* dkimverify_note_find - the note of a signature, or NULL */
 static struct dkimverify_note *
 dkimverify_note_find(struct dkimverify *v, DKIM_SIGINFO *sig)
@@ -142,7 +127,7 @@ dkimverify_note_set(struct dkimverify *v, DKIM_SIGINFO *sig,
 		n->sig = sig;
 	}
 	n->result = result;
-	dkimverify_copy(n->reason, sizeof(n->reason), reason);
+	text_printable(n->reason, sizeof(n->reason), reason);
 }
 
 /* dkimverify_pick - index of the TXT record to use, or -1 if none */
@@ -388,7 +373,7 @@ dkimverify_new(struct dkimverify_lib *lib, struct dns_resolver *dns,
 	if (max_sigs > DKIMVERIFY_MAX_SIGS)
 		max_sigs = DKIMVERIFY_MAX_SIGS;
 	v->max_sigs = max_sigs;
-	dkimverify_copy(v->id, sizeof(v->id), id != NULL ? id : "-");
+	text_printable(v->id, sizeof(v->id), id != NULL ? id : "-");
 	if (v->id[0] == '\0')
 		strcpy(v->id, "-");
 	v->dkim =
@@ -485,14 +470,13 @@ dkimverify_slot_tags(struct dkimverify_slot *s, const char *value)
 	char buf[256];
 
 	if (dkimverify_tag(value, "d", buf, sizeof(buf)) == 1)
-		dkimverify_copy(s->sig.domain, sizeof(s->sig.domain), buf);
+		text_printable(s->sig.domain, sizeof(s->sig.domain), buf);
 	if (dkimverify_tag(value, "s", buf, sizeof(buf)) == 1)
-		dkimverify_copy(s->sig.selector, sizeof(s->sig.selector), buf);
+		text_printable(s->sig.selector, sizeof(s->sig.selector), buf);
 	if (dkimverify_tag(value, "a", buf, sizeof(buf)) == 1)
-		dkimverify_copy(
-		    s->sig.algorithm, sizeof(s->sig.algorithm), buf);
+		text_printable(s->sig.algorithm, sizeof(s->sig.algorithm), buf);
 	if (dkimverify_tag(value, "i", buf, sizeof(buf)) == 1)
-		dkimverify_copy(s->sig.identity, sizeof(s->sig.identity), buf);
+		text_printable(s->sig.identity, sizeof(s->sig.identity), buf);
 	/* b= can be long: only its start is wanted. */
 	{
 		char *b = malloc(DKIMVERIFY_MAX_SIGFIELD);
@@ -500,7 +484,7 @@ dkimverify_slot_tags(struct dkimverify_slot *s, const char *value)
 		if (b != NULL) {
 			if (dkimverify_tag(
 				value, "b", b, DKIMVERIFY_MAX_SIGFIELD) == 1)
-				dkimverify_copy(s->sig.b, sizeof(s->sig.b), b);
+				text_printable(s->sig.b, sizeof(s->sig.b), b);
 			free(b);
 		}
 	}
@@ -599,7 +583,7 @@ dkimverify_header(struct dkimverify *v, const char *name, const char *value)
 			snprintf(s->sig.reason, sizeof(s->sig.reason),
 			    "malformed signature: %.90s",
 			    e != NULL && *e != '\0' ? e : "bad tag list");
-			dkimverify_copy(s->sig.reason, sizeof(s->sig.reason),
+			text_printable(s->sig.reason, sizeof(s->sig.reason),
 			    s->sig.reason);
 		}
 	} else if (st == DKIM_STAT_SYNTAX || st == DKIM_STAT_INVALID) {
@@ -646,7 +630,7 @@ dkimverify_eoh(struct dkimverify *v)
 		/* No usable signature, or the message itself is bad. */
 		v->skip = true;
 		e = dkim_geterror(v->dkim);
-		dkimverify_copy(v->eoh_error, sizeof(v->eoh_error),
+		text_printable(v->eoh_error, sizeof(v->eoh_error),
 		    e != NULL && *e != '\0' ? e
 					    : dkim_getresultstr(v->eoh_stat));
 		return 0;
@@ -701,7 +685,7 @@ dkimverify_judge(
 		(flags & DKIM_SIGFLAG_IGNORE) != 0)) {
 		/* Our own finding: DNS failure, rsa-sha1, bad name, ... */
 		out->result = n->result;
-		dkimverify_copy(out->reason, sizeof(out->reason), n->reason);
+		text_printable(out->reason, sizeof(out->reason), n->reason);
 		return;
 	}
 	if ((flags & DKIM_SIGFLAG_PASSED) != 0 && bh == DKIM_SIGBH_MATCH &&
@@ -767,7 +751,7 @@ dkimverify_judge(
 		return;
 	default:
 		es = dkim_sig_geterrorstr(err);
-		dkimverify_copy(out->reason, sizeof(out->reason),
+		text_printable(out->reason, sizeof(out->reason),
 		    es != NULL ? es : "invalid signature");
 		return;
 	}
@@ -784,7 +768,7 @@ dkimverify_all(
 		if (v->slot[i].bad)
 			continue;
 		v->slot[i].sig.result = result;
-		dkimverify_copy(v->slot[i].sig.reason,
+		text_printable(v->slot[i].sig.reason,
 		    sizeof(v->slot[i].sig.reason), reason);
 	}
 }

@@ -51,8 +51,9 @@
 #include <spf2/spf_dns.h>
 #include <spf2/spf_log.h>
 
-#include "milter/log.h"
 #include "lists/domain.h"
+#include "lists/text.h"
+#include "milter/log.h"
 #include "milter/spf.h"
 
 #define SPF_HELO_MAX 253 /* RFC 1035: a name, without the root dot */
@@ -119,22 +120,6 @@ spf_log_init(void)
 	SPF_warning_handler = spf_log_warning;
 	SPF_info_handler = spf_log_debug;
 	SPF_debug_handler = spf_log_debug;
-}
-
-/* spf_copy_clean - copy as printable ASCII, cut to size */
-static void
-spf_copy_clean(char *dst, size_t size, const char *src)
-{
-	size_t o = 0;
-
-	if (size == 0)
-		return;
-	for (; src != NULL && *src != '\0' && o + 1 < size; src++) {
-		unsigned char c = (unsigned char)*src;
-
-		dst[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	dst[o] = '\0';
 }
 
 /* spf_domain_ok - is text a usable multi-label domain (RFC 7208 4.3)? */
@@ -544,7 +529,7 @@ static void
 spf_set(struct spf_outcome *out, enum result_code result, const char *reason)
 {
 	out->result = result;
-	spf_copy_clean(out->reason, sizeof(out->reason), reason);
+	text_printable(out->reason, sizeof(out->reason), reason);
 }
 
 /* spf_check - evaluate one identity */
@@ -707,7 +692,7 @@ spf_check(struct dns_resolver *r, const struct timespec *deadline,
 	/* RFC 7208 6.2: an explanation only for fail, only from exp=. */
 	if (out->result == RESULT_FAIL && st.exp_found &&
 	    SPF_response_get_explanation(resp) != NULL)
-		spf_copy_clean(out->explanation, sizeof(out->explanation),
+		text_printable(out->explanation, sizeof(out->explanation),
 		    SPF_response_get_explanation(resp));
 	log_debug(LOG_SUB_SPF, "spf: %s ip=%s identity=%s result=%s voids=%u",
 	    mailfrom == NULL ? "helo" : "mailfrom", client_ip, sender,
