@@ -12,9 +12,7 @@ Prints one line per case and ends with "N passed, N failed"; exit status
 """
 
 import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 
@@ -23,40 +21,16 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 ZONES = os.path.join(ROOT, "tests", "zones")
 sys.path.insert(0, HERE)
 
+import casetable  # noqa: E402
 from knot import Knot  # noqa: E402
 
-FIELD_RE = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
-
-
-def parse_output(line):
-    """result=R reason="..." ... -> dict (escapes kept as printed)."""
-    out = {}
-    for key, val in FIELD_RE.findall(line):
-        if val.startswith('"'):
-            val = val[1:-1]
-        out[key] = val
-    return out
+AUTH_HEADER = ["check", "ip", "helo", "mail from", "result", "expect",
+               "meaning"]
 
 
 def read_cases(readme):
-    """Rows of the case table: dicts with check, ip, helo, mailfrom..."""
-    cases = []
-    with open(readme) as f:
-        lines = f.read().splitlines()
-    header = None
-    for line in lines:
-        if not line.startswith("|"):
-            header = None if cases else header
-            continue
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if cells[:2] == ["check", "ip"]:
-            header = cells
-            continue
-        if header is None or set(cells[0]) <= set("-"):
-            continue
-        row = dict(zip(header, cells))
-        cases.append(row)
-    return cases
+    """read_cases - rows of the SPF and iprev case table"""
+    return casetable.read_cases(readme, AUTH_HEADER)
 
 
 def field(v):
@@ -68,18 +42,7 @@ def field(v):
 
 
 def run(authcheck, server, args, timeout_ms=1000):
-    cmd = [authcheck, "-s", server, "-t", str(timeout_ms)] + args
-    try:
-        p = subprocess.run(cmd, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=60, check=False)
-    except subprocess.TimeoutExpired:
-        return None, "authcheck timed out"
-    text = p.stdout.decode("utf-8", "replace").strip()
-    if p.returncode != 0:
-        return None, "exit %d: %s %s" % (
-            p.returncode, text,
-            p.stderr.decode("utf-8", "replace").strip())
-    return parse_output(text), text
+    return casetable.run_tool(authcheck, server, args, timeout_ms)
 
 
 def case_args(c):
@@ -92,23 +55,7 @@ def case_args(c):
     return ["iprev", ip]
 
 
-def check_expect(got, expect):
-    """'' if the expectation holds, else why not."""
-    expect = expect.strip()
-    if expect in ("", "-"):
-        return ""
-    m = re.match(r"(\w+)(:|=)\s?(.*)$", expect)
-    if not m:
-        return "bad expect cell %r" % expect
-    key, op, want = m.group(1), m.group(2), m.group(3).strip("`")
-    have = got.get(key)
-    if have is None:
-        return "no %s in output" % key
-    if op == "=" and have != want:
-        return "%s %r, want %r" % (key, have, want)
-    if op == ":" and want.lower() not in have.lower():
-        return "%s %r, want it to contain %r" % (key, have, want)
-    return ""
+check_expect = casetable.check_expect
 
 
 def main(argv):
