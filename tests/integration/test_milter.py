@@ -590,7 +590,8 @@ def test_reload_signal():
     with Sakimori(opts, config_text='spf_fail = tag\n') as s:
         mark = s.mark()
         s.reload('spf_fail = reject\n', signal_only=True)
-        s.wait_log(r'reload', 5, since=mark)
+        # "SIGUSR1: reloading" comes first; wait for the swap itself.
+        s.wait_log(r'reload: configuration \d+ live', 10, since=mark)
         out = send(s, '<alice@fail.spf.test>', ip='192.0.2.99')
     check(out['action'] == 'replycode' and
           (out['text'] or '').startswith('550 5.7.23'),
