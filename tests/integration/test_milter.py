@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from knot import Knot  # noqa: E402
 from milter_client import MilterClient, MilterError, unfold  # noqa: E402
-from runner import TOP, check, check_eq, mkdtemp, run  # noqa: E402
+from runner import TOP, Skip, check, check_eq, mkdtemp, run  # noqa: E402
 from sakimori_proc import Sakimori  # noqa: E402
 
 AUTHSERV = 'mx.test'
@@ -598,6 +598,28 @@ def test_reload_signal():
           'after SIGUSR1 reload: got %r, want 550 5.7.23' % (outcome(out),))
 
 
+def test_pidfile_and_user():
+    import pwd
+    if os.geteuid() != 0:
+        raise Skip('dropping privileges needs root')
+    nobody = pwd.getpwnam('nobody')
+    pidfile = os.path.join(ENV['dir'], 'run', 'sakimori.pid')
+    with Sakimori(base_options(user='nobody', pidfile=pidfile)) as s:
+        with open(pidfile) as f:
+            check_eq(f.read().strip(), str(s.proc.pid), 'pidfile content')
+        with open('/proc/%d/status' % s.proc.pid) as f:
+            uids = [l.split()[1:] for l in f if l.startswith('Uid:')][0]
+        check_eq(set(uids), {str(nobody.pw_uid)},
+                 'real, effective, saved and fs uid after the drop')
+        check_eq(os.stat(s.socket).st_uid, nobody.pw_uid,
+                 'control socket owner')
+        rc, out = s.control('stats')
+        check(rc == 0 and 'sessions' in out,
+              'sakimori-ctl stats: got %d %r' % (rc, out))
+        out = send(s, '<alice@pass.spf.test>')
+        check_accepted(out, 'message after the privilege drop')
+
+
 # -- bad input -----------------------------------------------------------------
 
 def still_alive(s, what):
@@ -823,6 +845,7 @@ if __name__ == '__main__':
         test_knot_paused_default_accepts,
         test_reload_broken_config,
         test_reload_signal,
+        test_pidfile_and_user,
         test_connect_unknown_family,
         test_connect_garbage_address,
         test_bad_helo,
