@@ -49,10 +49,10 @@
 #define DKIMVERIFY_KEYBUF 1024	     /* libopendkim's key buffer (BUFRSZ) */
 
 /* The signing header list of RFC 6376 5.4.1 (dkimsign's default). */
-static const char *const dkimverify_sign_hdrs[] = { "from", "reply-to",
-	"subject", "date", "to", "cc", "message-id", "in-reply-to",
-	"references", "mime-version", "content-type",
-	"content-transfer-encoding", "list-*", NULL };
+const char *const dkimverify_sign_hdrs[] = { "from", "reply-to", "subject",
+	"date", "to", "cc", "message-id", "in-reply-to", "references",
+	"mime-version", "content-type", "content-transfer-encoding", "list-*",
+	NULL };
 static const char *const dkimverify_oversign_hdrs[] = { "from", NULL };
 
 struct dkimverify_lib {

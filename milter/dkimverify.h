@@ -81,6 +81,13 @@
 #define DKIMVERIFY_MAX_NAME 998		      /* RFC 5322 2.1.1 line */
 
 struct dkimverify_lib;
+
+/*
+ * dkimverify_sign_hdrs - the fields signed by default (RFC 6376 5.4.1),
+ * NULL-terminated, lower case; "list-*" is a wildcard. Set on the shared
+ * DKIM_LIB for RSA signing and used as is by the Ed25519 signer.
+ */
+extern const char *const dkimverify_sign_hdrs[];
 struct dkimverify;
 
 struct dkimverify_sig {

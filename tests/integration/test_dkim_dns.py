@@ -8,8 +8,13 @@ with the independent signer of python3-dkim (/usr/bin/dkimsign, and
 tests/integration/dkim_py.py for l=, t= and x=, both run with Debian's
 /usr/bin/python3), alters some, and runs BUILD_DIR/tests/dkimcheck verify
 on each (BUILD_DIR: argument, else $BUILD, else "build"). Then signs with
-dkimcheck sign (our dkimsign) and checks the result with python3-dkim's
-verifier and with ours. Pauses knot (SIGSTOP) for the DNS-down case.
+dkimcheck sign (our dkimsign: rsa-sha256 through libopendkim, ed25519-sha256
+made by dkimsign itself, its body also fed in 1- and 7-byte chunks) and
+checks the result with python3-dkim's verifier and with ours (libopendkim),
+compares bh= and h= of the two algorithms on the same message (SIGN_CASES:
+trailing WSP, WSP runs, empty lines at the end, no body, repeated and
+folded fields), and checks that altered copies are refused. Pauses knot
+(SIGSTOP) for the DNS-down case.
 Prints one line per case and ends with "N passed, N failed"; exit status
 0 only when every case passed. Python 3 standard library only (the
 helpers run under /usr/bin/python3).
@@ -160,9 +165,12 @@ class Env:
                 p.returncode, text, p.stderr.decode("utf-8", "replace")))
         return text
 
-    def sign(self, msg, table):
-        p = subprocess.run([self.dkimcheck, "-k", table, "sign",
-                            self.write(msg)], stdout=subprocess.PIPE,
+    def sign(self, msg, table, chunk=None):
+        cmd = [self.dkimcheck, "-k", table]
+        if chunk is not None:
+            cmd += ["-c", str(chunk)]
+        p = subprocess.run(cmd + ["sign", self.write(msg)],
+                           stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=60, check=False)
         if p.returncode != 0:
             raise Failed("dkimcheck sign exit %d: %s" % (
@@ -197,6 +205,50 @@ def expect(text, want, ignored=0):
     if got_ignored != ignored:
         return "ignored=%d, want %d" % (got_ignored, ignored)
     return ""
+
+
+HEAD = (b"From: Alice <alice@dkim.test>\n"
+        b"To: Bob <bob@example.test>\n"
+        b"Subject: signing test\n"
+        b"Date: Sat, 01 Jan 2022 00:00:00 +0000\n"
+        b"Message-ID: <2@dkim.test>\n")
+
+# Messages for our signer (dkimcheck sign): what relaxed/relaxed must get
+# right (RFC 6376 3.4.2, 3.4.4, 5.4.2). (name, message, signed by RSA too)
+SIGN_CASES = [
+    ("trailing WSP", HEAD + b"\nline one   \nline two\t\n \t\nend \n", True),
+    ("WSP runs", HEAD + b"\na  b\t\tc \t d\n   indented\n\tx\n", True),
+    ("empty lines at the end", HEAD + b"\ntext\n\n\n\n", True),
+    ("empty lines inside", HEAD + b"\na\n\n\n\nb\n", True),
+    ("only empty lines", HEAD + b"\n\n\n\n", True),
+    ("no body", HEAD + b"\n", True),
+    ("no body, no blank line", HEAD, True),
+    ("repeated headers",
+     b"Received: from a.example.test by b.example.test\n"
+     b"Received: from c.example.test by d.example.test\n"
+     b"To: first@example.test\n" + HEAD +
+     b"To: second@example.test,\n\tthird@example.test\n"
+     b"List-Id: <list.example.test>\n\nbody\n", True),
+    ("folded Subject",
+     HEAD.replace(b"Subject: signing test",
+                  b"Subject:   a   folded\n\t subject  \n   line  ") +
+     b"\nbody\n", True),
+    # libopendkim refuses to sign it ("CRLF at end of body missing");
+    # SMTP never delivers one: RFC 6376 3.4.4 adds the CRLF
+    ("no newline at the end", HEAD + b"\nlast line", False),
+]
+
+
+def tag(msg, name):
+    """A tag of the first DKIM-Signature, FWS removed."""
+    head = msg.split(b"\n\n", 1)[0]
+    m = re.search(rb"^DKIM-Signature:(.*?)\n(?![ \t])", head + b"\n",
+                  re.M | re.S)
+    flat = re.sub(rb"\s+", b"", m.group(1)) if m else b""
+    for t in flat.split(b";"):
+        if t.startswith(name + b"="):
+            return t[len(name) + 1:].decode()
+    return None
 
 
 def build_cases():
@@ -475,6 +527,74 @@ def main(argv):
                        "python3-dkim says %r" % bad, bad)
             except Failed as e:
                 report(name, str(e))
+        # Our signer on bodies and headers that canonicalization must
+        # get right: ed25519 (dkimsign itself) with the body in chunks of
+        # 65535, 1 and 7 bytes, checked by python3-dkim and by
+        # libopendkim (ours), bh= and h= equal to those of libopendkim's
+        # rsa-sha256 signature; then altered, refused.
+        tables = {sel: os.path.join(work, "table-" + sel)
+                  for sel in ("rsa2048", "ed25519")}
+        for cname, msg, with_rsa in SIGN_CASES:
+            rsa = None
+            if with_rsa:
+                name = "dkimsign rsa2048 %s" % cname
+                try:
+                    rsa = env.sign(msg, tables["rsa2048"])
+                    py = env.pyverify(rsa)
+                    text = env.verify(rsa)
+                    why = expect(text, [("pass", "rsa2048", "")])
+                    if py != "pass":
+                        why = "python3-dkim says %r" % py
+                    report(name, why, "python3-dkim: %s; ours: %s" %
+                           (py, text))
+                except Failed as e:
+                    report(name, str(e))
+            for chunk in (None, 1, 7):
+                name = "dkimsign ed25519 %s%s" % (
+                    cname, "" if chunk is None else " -c %d" % chunk)
+                try:
+                    out = env.sign(msg, tables["ed25519"], chunk)
+                    py = env.pyverify(out)
+                    why = ""
+                    if with_rsa:
+                        text = env.verify(out)
+                        why = expect(text, [("pass", "ed25519", "")])
+                    else:
+                        text = "(not asked: it wants the last CRLF)"
+                    if py != "pass":
+                        why = "python3-dkim says %r" % py
+                    elif rsa is not None and (
+                            tag(out, b"bh") != tag(rsa, b"bh") or
+                            tag(out, b"h") != tag(rsa, b"h")):
+                        why = "bh=%s h=%s, rsa-sha256 has bh=%s h=%s" % (
+                            tag(out, b"bh"), tag(out, b"h"),
+                            tag(rsa, b"bh"), tag(rsa, b"h"))
+                    report(name, why, "python3-dkim: %s; ours: %s" %
+                           (py, text))
+                    if chunk is not None:
+                        continue
+                    # altered: a line added to the body; for repeated
+                    # fields the top To (the last one h= names), for the
+                    # folded Subject a word of its second line
+                    bad = out + b"tampered\n" if b"\n\n" in out else \
+                        out + b"\ntampered\n"
+                    if cname == "repeated headers":
+                        bad = out.replace(b"To: first@", b"To: mallory@")
+                    elif cname == "folded Subject":
+                        bad = out.replace(b" subject  \n", b" Subject  \n")
+                    pybad = env.pyverify(bad)
+                    why = "" if pybad == "fail" else \
+                        "python3-dkim says %r" % pybad
+                    if with_rsa and not why:
+                        text = env.verify(bad)
+                        why = expect(text, [("fail", "ed25519", "")])
+                    else:
+                        text = ""
+                    report(name + " altered", why, "python3-dkim: %s; "
+                           "ours: %s" % (pybad, text))
+                except Failed as e:
+                    report(name, str(e))
+
         # the key table refuses keys it must not sign with
         table = os.path.join(work, "table-bad")
         with open(table, "w") as f:

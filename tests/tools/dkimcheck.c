@@ -3,12 +3,14 @@
  *	dkimcheck - verify or sign one message file from the command line
  * SUMMARY
  *	dkimcheck -s ADDR@PORT [-t timeout_ms] [-m max_sigs] [-d] verify FILE
- *	dkimcheck -k KEYTABLE [-D domain] sign FILE
+ *	dkimcheck -k KEYTABLE [-D domain] [-c chunk] sign FILE
  * DESCRIPTION
  *	Reads a message (LF or CRLF line ends), hands its header fields to
  *	dkimverify or dkimsign the way libmilter does (name, value without
  *	the space after the colon, continuation lines joined with "\n"),
- *	then the body with CRLF line ends in 64 KiB chunks.
+ *	then the body with CRLF line ends in chunks of 65535 bytes
+ *	(libmilter's), or of -c bytes (1..65535, verify and sign: a test of
+ *	CRLF pairs and WSP runs split across chunks).
  *
  *	verify: builds a resolver that asks only the given servers (no
  *	cache) and prints one line per reported signature:
@@ -47,26 +49,7 @@
 #define DKIMCHECK_CHUNK 65535 /* libmilter's MILTER_CHUNK_SIZE */
 #define DKIMCHECK_MAX_FILE (64 << 20)
 
-/*
- * Under AddressSanitizer: libopendkim 2.11.0~beta2 leaks the Ed25519 key
- * of every signing handle (dkim_free() frees the crypto state of RSA
- * signatures only). Suppress exactly that leak; full stacks (slow
- * unwinding through libcrypto) so the suppression names its frame.
- */
-const char *__asan_default_options(void);
-const char *__lsan_default_suppressions(void);
-
-const char *
-__asan_default_options(void)
-{
-	return "fast_unwind_on_malloc=0";
-}
-
-const char *
-__lsan_default_suppressions(void)
-{
-	return "leak:dkim_privkey_load\n";
-}
+static size_t dkimcheck_chunk = DKIMCHECK_CHUNK; /* -c: body chunk size */
 
 /* Where a message is fed: verifier or signer. */
 struct dkimcheck_sink {
@@ -82,7 +65,7 @@ usage(void)
 	fprintf(stderr,
 	    "usage: dkimcheck -s ADDR@PORT [-t timeout_ms] [-m max_sigs] "
 	    "[-d] verify FILE\n"
-	    "       dkimcheck -k KEYTABLE [-D domain] sign FILE\n");
+	    "       dkimcheck -k KEYTABLE [-D domain] [-c chunk] sign FILE\n");
 	exit(EX_USAGE);
 }
 
@@ -221,31 +204,41 @@ feed_header(struct dkimcheck_sink *k, const char *msg, const char *end,
 	return p;
 }
 
-/* feed_body - the body with CRLF line ends, in milter-sized chunks */
+/* feed_chunk - hand one body chunk over */
+static int
+feed_chunk(struct dkimcheck_sink *k, const unsigned char *data, size_t n)
+{
+	return k->v != NULL ? dkimverify_body(k->v, data, n)
+			    : dkimsign_body(k->s, data, n);
+}
+
+/*
+ * feed_body - the body with CRLF line ends, in chunks of exactly
+ * dkimcheck_chunk bytes but the last (so a CR and its LF can be split)
+ */
 static int
 feed_body(struct dkimcheck_sink *k, const char *p, const char *end)
 {
-	unsigned char *chunk = malloc(DKIMCHECK_CHUNK + 1);
+	unsigned char *chunk = malloc(dkimcheck_chunk);
 	size_t n = 0;
 	char prev = '\0';
-	int rc = 0;
+	int rc = 0, add;
 
 	if (chunk == NULL)
 		return -1;
 	for (; p < end && rc == 0; p++) {
-		if (*p == '\n' && prev != '\r')
-			chunk[n++] = '\r';
-		chunk[n++] = (unsigned char)*p;
-		prev = *p;
-		if (n >= DKIMCHECK_CHUNK) {
-			rc = k->v != NULL ? dkimverify_body(k->v, chunk, n)
-					  : dkimsign_body(k->s, chunk, n);
-			n = 0;
+		for (add = *p == '\n' && prev != '\r' ? 2 : 1;
+		     add > 0 && rc == 0; add--) {
+			chunk[n++] = add == 2 ? '\r' : (unsigned char)*p;
+			if (n == dkimcheck_chunk) {
+				rc = feed_chunk(k, chunk, n);
+				n = 0;
+			}
 		}
+		prev = *p;
 	}
 	if (rc == 0 && n > 0)
-		rc = k->v != NULL ? dkimverify_body(k->v, chunk, n)
-				  : dkimsign_body(k->s, chunk, n);
+		rc = feed_chunk(k, chunk, n);
 	free(chunk);
 	return rc;
 }
@@ -384,12 +377,19 @@ main(int argc, char **argv)
 	const char *servers[DKIMCHECK_MAX_SERVERS];
 	const char *table = NULL, *domain = NULL;
 	char *debug[] = { "dns" }, *end, *msg;
-	unsigned long timeout_ms = 1000, max_sigs = DKIMVERIFY_MAX_SIGS;
+	unsigned long timeout_ms = 1000, max_sigs = DKIMVERIFY_MAX_SIGS, chunk;
 	size_t nservers = 0, len;
 	int ch, rc;
 
-	while ((ch = getopt(argc, argv, "D:dk:m:s:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:D:dk:m:s:t:")) != -1) {
 		switch (ch) {
+		case 'c':
+			chunk = strtoul(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || chunk == 0 ||
+			    chunk > DKIMCHECK_CHUNK)
+				usage();
+			dkimcheck_chunk = chunk;
+			break;
 		case 'D':
 			domain = optarg;
 			break;

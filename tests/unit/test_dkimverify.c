@@ -6,9 +6,9 @@
  * a signature that reaches the lookup says temperror, one refused before
  * (malformed, rsa-sha1, over the limits) says why. Signing needs no DNS:
  * signatures made here are checked for their tags and folding (their
- * cryptographic check against a real key is tests/integration/
- * test_dkim_dns.py). Keys come from tests/keys (run from the top of the
- * source tree, as tests/run-unit.sh does).
+ * cryptographic check against a real key is tests/unit/test_dkimsign.c
+ * and tests/integration/test_dkim_dns.py). Keys come from tests/keys
+ * (run from the top of the source tree, as tests/run-unit.sh does).
  */
 #include "milter/dkimverify.h"
 
@@ -25,27 +25,6 @@
 
 #include "milter/dkimsign.h"
 #include "policy/keytable.h"
-
-/*
- * Under AddressSanitizer: libopendkim 2.11.0~beta2 leaks the Ed25519 key
- * of every signing handle (dkim_free() frees the crypto state of RSA
- * signatures only). Suppress exactly that leak; full stacks (slow
- * unwinding through libcrypto) so the suppression names its frame.
- */
-const char *__asan_default_options(void);
-const char *__lsan_default_suppressions(void);
-
-const char *
-__asan_default_options(void)
-{
-	return "fast_unwind_on_malloc=0";
-}
-
-const char *
-__lsan_default_suppressions(void)
-{
-	return "leak:dkim_privkey_load\n";
-}
 
 /* Tags that pass libopendkim's checks up to the key lookup. */
 #define SIG_OK \
