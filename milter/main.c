@@ -14,7 +14,8 @@
  *	the outcome.
  * THREADS
  *	Every signal is blocked before the first thread starts; one thread
- *	sigwaits for SIGUSR1, libmilter's own thread for the others.
+ *	of ours sigwaits for SIGUSR1 (reload) and SIGTERM, SIGINT, SIGHUP
+ *	(stop, as libmilter's own signal thread would, but at once).
  * ERRORS
  *	Start-up errors exit with a sysexits code: EX_USAGE for the command
  *	line, EX_CONFIG for the configuration, EX_NOUSER, EX_OSERR,
@@ -23,10 +24,12 @@
 #include <errno.h>
 #include <grp.h>
 #include <pthread.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,17 +129,22 @@ drop_privileges(const struct passwd *pw)
 	return 0;
 }
 
+static struct sockaddr_storage listen_addr; /* where libmilter listens */
+static socklen_t listen_len;		    /* its length; 0: unknown */
+static atomic_bool milter_done;		    /* smfi_main has returned */
+
 /*
- * set_nodelay - TCP_NODELAY on libmilter's listening socket
+ * find_listener - note libmilter's listening socket, set TCP_NODELAY
  *
  * At end of message libmilter writes each header change and the final
  * reply as separate packets; with Nagle on, the second waits for the
  * MTA's delayed ACK (about 40 ms a message). libmilter keeps its
- * listening socket to itself, so find it: the one TCP socket in LISTEN
- * state we have. Linux copies TCP_NODELAY to every accepted socket.
+ * listening socket to itself, so find it: the one socket in LISTEN state
+ * we have. Linux copies TCP_NODELAY to every accepted socket. Its
+ * address is kept to wake libmilter's listener at shutdown.
  */
 static void
-set_nodelay(void)
+find_listener(void)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -149,17 +157,79 @@ set_nodelay(void)
 		    !listening)
 			continue;
 		len = sizeof(ss);
-		if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 ||
-		    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
 			continue;
-		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) !=
-		    0)
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+			if (in->sin_addr.s_addr == htonl(INADDR_ANY))
+				in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+			if (IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr))
+				in6->sin6_addr = in6addr_loopback;
+		} else if (ss.ss_family != AF_UNIX) {
+			continue;
+		}
+		memcpy(&listen_addr, &ss, len);
+		listen_len = len;
+		if (ss.ss_family != AF_UNIX &&
+		    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) !=
+			0)
 			fprintf(stderr, "sakimori: TCP_NODELAY: %s\n",
 			    strerror(errno));
 	}
 }
 
-/* signal_main - reload on SIGUSR1 */
+/* stopper_main - smfi_stop(), which waits for the listener's lock */
+static void *
+stopper_main(void *arg)
+{
+	(void)arg;
+	smfi_stop();
+	return NULL;
+}
+
+/*
+ * stop_milter - stop now, not at libmilter's next 5-second check
+ *
+ * libmilter's listener holds its lock across a select() of up to 5
+ * seconds (MI_CHK_TIME); smfi_stop() sets the stop flag, then waits for
+ * that lock. A connection of ours wakes the select, the listener sees
+ * the flag and returns. Repeated until smfi_main() has returned, since
+ * a wake before the flag is set is lost.
+ */
+static void
+stop_milter(void)
+{
+	pthread_t t;
+	int i, fd;
+
+	if (pthread_create(&t, NULL, stopper_main, NULL) != 0) {
+		smfi_stop();
+		return;
+	}
+	pthread_detach(t);
+	for (i = 0; i < 500 && !atomic_load(&milter_done); i++) {
+		if (listen_len > 0 &&
+		    (fd = socket(listen_addr.ss_family, SOCK_STREAM, 0)) >= 0) {
+			(void)connect(
+			    fd, (struct sockaddr *)&listen_addr, listen_len);
+			close(fd);
+		}
+		usleep(20000);
+	}
+}
+
+/*
+ * signal_main - reload on SIGUSR1; stop on SIGTERM, SIGINT, SIGHUP
+ *
+ * This thread starts before libmilter's own signal thread, so Linux,
+ * which hands a process signal to the first thread waiting for it, gives
+ * it to us; should libmilter's thread take one, it stops the filter all
+ * the same, only up to 5 seconds later.
+ */
 static void *
 signal_main(void *arg)
 {
@@ -170,8 +240,11 @@ signal_main(void *arg)
 	for (;;) {
 		if (sigwait(set, &sig) != 0)
 			continue;
-		if (sig != SIGUSR1)
-			continue;
+		if (sig != SIGUSR1) {
+			log_msg(LOG_INFO, "%s: stopping", strsignal(sig));
+			stop_milter();
+			return NULL;
+		}
 		log_msg(LOG_INFO, "SIGUSR1: reloading");
 		if (runtime_reload(&error) != 0) {
 			log_msg(LOG_WARNING,
@@ -196,7 +269,7 @@ main(int argc, char **argv)
 	uid_t uid = (uid_t)-1;
 	gid_t gid = (gid_t)-1;
 	char *error = NULL;
-	static sigset_t usr1;
+	static sigset_t sigs;
 	sigset_t all;
 	pthread_t sig_thread;
 	struct dkimverify_lib *dkim = NULL;
@@ -288,7 +361,7 @@ main(int argc, char **argv)
 		config_free(&cfg);
 		return EX_UNAVAILABLE;
 	}
-	set_nodelay();
+	find_listener();
 	if (cfg->control_socket != NULL && *cfg->control_socket != '\0') {
 		make_parent_dir(cfg->control_socket, uid, gid);
 		if (control_open(cfg->control_socket, cfg->control_mode, uid,
@@ -326,8 +399,11 @@ main(int argc, char **argv)
 	sigdelset(&all, SIGABRT);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&usr1);
-	sigaddset(&usr1, SIGUSR1);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGUSR1);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
 
 	if (runtime_init(cfg, path, overrides, override_count, &error) != 0) {
 		log_msg(LOG_ERR, "%s", error);
@@ -335,7 +411,7 @@ main(int argc, char **argv)
 		control_stop();
 		return EX_CONFIG;
 	}
-	if ((err = pthread_create(&sig_thread, NULL, signal_main, &usr1)) !=
+	if ((err = pthread_create(&sig_thread, NULL, signal_main, &sigs)) !=
 	    0) {
 		log_msg(LOG_ERR, "pthread_create: %s", strerror(err));
 		control_stop();
@@ -359,6 +435,7 @@ main(int argc, char **argv)
 		runtime_release(&rt);
 	}
 	ret = smfi_main();
+	atomic_store(&milter_done, true);
 	log_msg(LOG_INFO, "stopping");
 	control_stop();
 	{
