@@ -31,11 +31,11 @@ endif
 # Debian packages: to build, to test.
 DEB_BUILD = build-essential pkg-config libmilter-dev libspf2-dev \
 	libldns-dev libconfuse-dev libopendkim-dev libpsl-dev libssl-dev \
-	publicsuffix
+	publicsuffix libpcre2-dev
 DEB_TEST = libcmocka-dev knot knot-dnsutils python3 postfix swaks \
-	clang-format procps iproute2 python3-dkim python3-nacl
+	clang-format procps iproute2 python3-dkim python3-nacl rbldnsd
 
-PKGS	= ldns libconfuse milter opendkim libpsl libcrypto
+PKGS	= ldns libconfuse milter opendkim libpsl libcrypto libpcre2-8
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
