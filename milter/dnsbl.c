@@ -441,22 +441,3 @@ dnsbl_status_name(enum dnsbl_status status)
 	}
 	return "temperror";
 }
-
-/* dnsbl_subject_name - the config word for a subject */
-const char *
-dnsbl_subject_name(enum dnsbl_subject subject)
-{
-	switch (subject) {
-	case DNSBL_CLIENT_IP:
-		return "client_ip";
-	case DNSBL_HELO:
-		return "helo";
-	case DNSBL_MAIL_FROM:
-		return "mail_from";
-	case DNSBL_FROM:
-		return "from";
-	case DNSBL_IPREV:
-		return "iprev";
-	}
-	return "client_ip";
-}

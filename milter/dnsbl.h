@@ -62,14 +62,6 @@
 
 #define DNSBL_TXT_MAX 255 /* octets of TXT text kept */
 
-enum dnsbl_subject {
-	DNSBL_CLIENT_IP = 0, /* DNSBL: the client address */
-	DNSBL_HELO,	     /* RHSBL: the HELO name */
-	DNSBL_MAIL_FROM,     /* RHSBL: the MAIL FROM domain */
-	DNSBL_FROM,	     /* RHSBL: the From header domain */
-	DNSBL_IPREV,	     /* RHSBL: the iprev-confirmed host name */
-};
-
 enum dnsbl_status {
 	DNSBL_NOT_LISTED = 0, /* see above */
 	DNSBL_LISTED,	      /* a code matched a map row */
@@ -151,9 +143,7 @@ void dnsbl_free(struct dnsbl_query **q);
 
 /*
  * dnsbl_status_name - "listed", "not_listed", "refused", "temperror"
- * dnsbl_subject_name - "client_ip", "helo", "mail_from", "from", "iprev"
  */
 const char *dnsbl_status_name(enum dnsbl_status status);
-const char *dnsbl_subject_name(enum dnsbl_subject subject);
 
 #endif

@@ -42,7 +42,9 @@
 #include <confuse.h>
 
 #include "lists/cidr.h"
+#include "lists/domain.h"
 #include "policy/config.h"
+#include "policy/dnsbl_map.h"
 #include "policy/keytable.h"
 #include "policy/config_schema.h"
 #include "policy/result.h"
@@ -61,31 +63,35 @@ struct config_ctx {
 };
 
 /*
- * config_ctx_attach - tie the load context to a cfg_t
- *	libconfuse gives callbacks only the cfg_t, and keeps no user
- *	pointer. The root section never has a title (titles belong to
- *	CFGF_TITLE sub-sections, which we do not use), so the title slot
- *	carries the context; config_ctx_detach() clears it before cfg_free,
- *	which would otherwise free() it.
+ * The load context of the parse in progress. libconfuse gives callbacks
+ * only a cfg_t and keeps no user pointer (and titled sections, such as
+ * dnsbl "ZONE", use the title slot), so the context of the one load that
+ * holds config_lock is kept here. Guarded by config_lock.
  */
+static struct config_ctx *config_current;
+
+/* config_ctx_attach - make ctx the context of the parse; lock held */
 static void
 config_ctx_attach(cfg_t *cfg, struct config_ctx *ctx)
 {
-	cfg->title = (char *)ctx;
+	(void)cfg;
+	config_current = ctx;
 }
 
-/* config_ctx_of - the load context of a cfg_t, NULL during cfg_init */
+/* config_ctx_of - the load context, NULL during cfg_init */
 static struct config_ctx *
 config_ctx_of(cfg_t *cfg)
 {
-	return (struct config_ctx *)cfg->title;
+	(void)cfg;
+	return config_current;
 }
 
-/* config_ctx_detach - untie the context before cfg_free */
+/* config_ctx_detach - no parse in progress any more */
 static void
 config_ctx_detach(cfg_t *cfg)
 {
-	cfg->title = NULL;
+	(void)cfg;
+	config_current = NULL;
 }
 
 /* config_ctx_set - record the first error, adding the location */
@@ -98,9 +104,11 @@ config_ctx_set(struct config_ctx *ctx, cfg_t *cfg, const char *msg)
 		return; /* later errors follow from the first */
 	if (ctx->override != NULL)
 		n = asprintf(&ctx->error, "-o %s: %s", ctx->override, msg);
-	else if (cfg != NULL && cfg->filename != NULL && cfg->line > 0)
-		n = asprintf(
-		    &ctx->error, "%s:%d: %s", cfg->filename, cfg->line, msg);
+	else if (cfg != NULL && cfg->line > 0 &&
+	    (cfg->filename != NULL || ctx->file != NULL))
+		n = asprintf(&ctx->error, "%s:%d: %s",
+		    cfg->filename != NULL ? cfg->filename : ctx->file,
+		    cfg->line, msg);
 	else if (ctx->file != NULL)
 		n = asprintf(&ctx->error, "%s: %s", ctx->file, msg);
 	else
@@ -233,13 +241,228 @@ config_parse_str(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 }
 
 /* config_build_opts - the libconfuse option array for the schema */
+
+/*
+ * DNSBL and RHSBL zones: titled sections, any number of them.
+ *
+ *	dnsbl "bl.example.org" {
+ *		check = client_ip	# client_ip helo mail_from from iprev
+ *		timeout = 2000		# ms
+ *		txt = true
+ *		dry_run = false
+ *		refused = {"127.255.255.0-127.255.255.255"}
+ *		code "127.0.0.2" { meaning = "spam source" action = reject }
+ *	}
+ *
+ * Values are checked as they are parsed (errors carry their line);
+ * titles after the parse (errors carry the line that closes the
+ * section).
+ */
+#define CONFIG_DNSBL_MEANING_MAX 200 /* bytes of a code's meaning */
+
+/* config_parse_dnsbl_check - a subject word */
+static int
+config_parse_dnsbl_check(
+    cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	enum dnsbl_subject subject;
+
+	(void)result;
+	if (dnsbl_subject_parse(value, &subject) < 0)
+		return config_value_error(cfg, opt->name,
+		    "\"%s\": want client_ip, helo, mail_from, from or iprev",
+		    value);
+	*(char **)result = strdup(value);
+	return *(char **)result != NULL ? 0 : -1;
+}
+
+/* config_parse_dnsbl_timeout - milliseconds, 100..60000 */
+static int
+config_parse_dnsbl_timeout(
+    cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0' || v < 100 || v > 60000)
+		return config_value_error(cfg, opt->name,
+		    "\"%s\": must be between 100 and 60000 ms", value);
+	*(long *)result = v;
+	return 0;
+}
+
+/* config_parse_dnsbl_action - an action word */
+static int
+config_parse_dnsbl_action(
+    cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	enum action action;
+
+	if (verdict_action_parse(value, &action) < 0)
+		return config_value_error(cfg, opt->name,
+		    "\"%s\": want accept, tag, quarantine, tempfail or reject",
+		    value);
+	*(char **)result = strdup(value);
+	return *(char **)result != NULL ? 0 : -1;
+}
+
+/* config_parse_dnsbl_meaning - printable text, bounded */
+static int
+config_parse_dnsbl_meaning(
+    cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	const unsigned char *p;
+
+	if (strlen(value) > CONFIG_DNSBL_MEANING_MAX)
+		return config_value_error(cfg, opt->name,
+		    "longer than %d bytes", CONFIG_DNSBL_MEANING_MAX);
+	for (p = (const unsigned char *)value; *p != '\0'; p++) {
+		if (*p < 0x20 || *p >= 0x7f)
+			return config_value_error(
+			    cfg, opt->name, "holds control or non-ASCII bytes");
+	}
+	*(char **)result = strdup(value);
+	return *(char **)result != NULL ? 0 : -1;
+}
+
+/* config_parse_dnsbl_refused - one refused range */
+static int
+config_parse_dnsbl_refused(
+    cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	struct dnsbl_map *m = dnsbl_map_create();
+	char *why = NULL;
+	int ret;
+
+	if (m == NULL)
+		return -1;
+	ret = dnsbl_map_refused_add(m, value, &why);
+	dnsbl_map_free(&m);
+	if (ret < 0) {
+		config_value_error(
+		    cfg, opt->name, "%s", why != NULL ? why : "out of memory");
+		free(why);
+		return -1;
+	}
+	*(char **)result = strdup(value);
+	return *(char **)result != NULL ? 0 : -1;
+}
+
+static cfg_opt_t config_dnsbl_code_opts[] = {
+	CFG_STR_CB("meaning", "listed", CFGF_NONE, config_parse_dnsbl_meaning),
+	CFG_STR_CB("action", "tag", CFGF_NONE, config_parse_dnsbl_action),
+	CFG_INT("score", 0, CFGF_NONE),
+	CFG_END(),
+};
+
+static cfg_opt_t config_dnsbl_opts[] = {
+	CFG_STR_CB("check", "client_ip", CFGF_NONE, config_parse_dnsbl_check),
+	CFG_INT_CB("timeout", 2000, CFGF_NONE, config_parse_dnsbl_timeout),
+	CFG_BOOL("txt", cfg_true, CFGF_NONE),
+	CFG_BOOL("dry_run", cfg_false, CFGF_NONE),
+	CFG_STR_LIST_CB("refused", "{127.255.255.0-127.255.255.255}", CFGF_NONE,
+	    config_parse_dnsbl_refused),
+	CFG_SEC("code", config_dnsbl_code_opts,
+	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+	CFG_END(),
+};
+
+/* config_dnsbl_zone - one dnsbl section into a config_dnsbl */
+static int
+config_dnsbl_zone(cfg_t *sec, struct config_dnsbl *z, char **why_r)
+{
+	const char *title = cfg_title(sec);
+	char *why = NULL;
+	enum action action;
+	cfg_t *code;
+	size_t i, n;
+
+	if (title == NULL || domain_name_labels(title, strlen(title)) < 2) {
+		if (asprintf(why_r, "\"%s\" (line %d): not a DNS zone",
+			title != NULL ? title : "", sec->line) < 0)
+			*why_r = NULL;
+		return -1;
+	}
+	if ((z->zone = strdup(title)) == NULL ||
+	    (z->map = dnsbl_map_create()) == NULL)
+		return -1;
+	(void)dnsbl_subject_parse(cfg_getstr(sec, "check"), &z->subject);
+	z->timeout_ms = (unsigned)cfg_getint(sec, "timeout");
+	z->txt = cfg_getbool(sec, "txt");
+	z->dry_run = cfg_getbool(sec, "dry_run");
+	dnsbl_map_refused_clear(z->map);
+	n = cfg_size(sec, "refused");
+	for (i = 0; i < n; i++) {
+		if (dnsbl_map_refused_add(
+			z->map, cfg_getnstr(sec, "refused", i), &why) < 0)
+			goto fail;
+	}
+	n = cfg_size(sec, "code");
+	for (i = 0; i < n; i++) {
+		code = cfg_getnsec(sec, "code", i);
+		(void)verdict_action_parse(cfg_getstr(code, "action"), &action);
+		if (dnsbl_map_add(z->map, cfg_title(code),
+			cfg_getstr(code, "meaning"), action,
+			(int)cfg_getint(code, "score"), &why) < 0)
+			goto fail;
+	}
+	/* No code given: any 127/8 answer outside the refused set lists. */
+	if (n == 0 &&
+	    dnsbl_map_add(z->map, "any", "listed", ACTION_TAG, 0, &why) < 0)
+		goto fail;
+	return 0;
+fail:
+	if (asprintf(why_r, "\"%s\" (line %d): %s", title, sec->line,
+		why != NULL ? why : "out of memory") < 0)
+		*why_r = NULL;
+	free(why);
+	return -1;
+}
+
+/* config_dnsbl_from_cfg - every dnsbl section */
+static int
+config_dnsbl_from_cfg(cfg_t *cfg, struct config *c, char **why_r)
+{
+	size_t i, n = cfg_size(cfg, "dnsbl");
+
+	if (n == 0)
+		return 0;
+	if ((c->dnsbl = calloc(n, sizeof(*c->dnsbl))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		c->dnsbl_count = i + 1;
+		if (config_dnsbl_zone(
+			cfg_getnsec(cfg, "dnsbl", i), &c->dnsbl[i], why_r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* config_dnsbl_free - the zones of a config */
+static void
+config_dnsbl_free(struct config *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->dnsbl_count; i++) {
+		free(c->dnsbl[i].zone);
+		dnsbl_map_free(&c->dnsbl[i].map);
+	}
+	free(c->dnsbl);
+	c->dnsbl = NULL;
+	c->dnsbl_count = 0;
+}
+
+/* config_build_opts - libconfuse options from the schema, then sections */
 static cfg_opt_t *
 config_build_opts(void)
 {
 	cfg_opt_t *opts, *opt;
 	size_t i;
 
-	opts = calloc(config_schema_count + 1, sizeof(*opts));
+	opts = calloc(config_schema_count + 2, sizeof(*opts));
 	if (opts == NULL)
 		return NULL;
 	for (i = 0; i < config_schema_count; i++) {
@@ -277,7 +500,13 @@ config_build_opts(void)
 			break;
 		}
 	}
-	/* opts[config_schema_count] stays zero: CFG_END(). */
+	{
+		cfg_opt_t sec = CFG_SEC("dnsbl", config_dnsbl_opts,
+		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES);
+
+		opts[config_schema_count] = sec;
+	}
+	/* opts[config_schema_count + 1] stays zero: CFG_END(). */
 	return opts;
 }
 
@@ -551,6 +780,10 @@ config_from_cfg(cfg_t *cfg, const char *path, struct config **cfg_r,
 	config_empty_to_null(&c->user);
 	config_empty_to_null(&c->pidfile);
 	config_empty_to_null(&c->dkim_keytable);
+	*key_r = "dnsbl";
+	if (config_dnsbl_from_cfg(cfg, c, why_r) < 0)
+		goto fail;
+	*key_r = NULL;
 	/* Keys are read and checked now: a bad key fails start or reload. */
 	if (c->dkim_keytable != NULL) {
 		*key_r = "dkim_keytable";
@@ -962,6 +1195,63 @@ config_write_comment(FILE *fp, const struct config_option *o)
 	fputc('\n', fp);
 }
 
+/* config_dnsbl_dump - the dnsbl sections, in file syntax */
+static void
+config_dnsbl_dump(const struct config *cfg, FILE *fp)
+{
+	const struct config_dnsbl *z;
+	const struct dnsbl_map_row *row;
+	char buf[40];
+	size_t i, j;
+
+	fputs("\n# DNSBL and RHSBL zones (RFC 5782), any number; reloadable:\n"
+	      "# dnsbl \"bl.example.org\" {\n"
+	      "#\tcheck = client_ip\t# client_ip, helo, mail_from, from, "
+	      "iprev\n"
+	      "#\ttimeout = 2000\t\t# ms, 100..60000\n"
+	      "#\ttxt = true\t\t# fetch the TXT reason of a listing\n"
+	      "#\tdry_run = false\t\t# log what would happen, do nothing\n"
+	      "#\trefused = {\"127.255.255.0-127.255.255.255\"}\t# not "
+	      "listings\n"
+	      "#\tcode \"127.0.0.2\" { meaning = \"spam source\" action = "
+	      "reject }\n"
+	      "#\tcode \"127.0.0.4-127.0.0.7\" { meaning = \"dynamic\" "
+	      "action = tag }\n"
+	      "#\tcode \"&4\" { meaning = \"bit 4\" action = tag score = 2 "
+	      "}\n"
+	      "# }\n"
+	      "# Without code sections any 127/8 answer lists (action tag).\n",
+	    fp);
+	for (i = 0; i < cfg->dnsbl_count; i++) {
+		z = &cfg->dnsbl[i];
+		fputs("dnsbl ", fp);
+		config_write_quoted(fp, z->zone);
+		fprintf(fp,
+		    " {\n\tcheck = %s\n\ttimeout = %u\n\ttxt = %s\n"
+		    "\tdry_run = %s\n\trefused = {",
+		    dnsbl_subject_name(z->subject), z->timeout_ms,
+		    z->txt ? "true" : "false", z->dry_run ? "true" : "false");
+		for (j = 0; j < dnsbl_map_refused_count(z->map); j++) {
+			if (j > 0)
+				fputs(", ", fp);
+			config_write_quoted(fp,
+			    dnsbl_map_refused_text(
+				z->map, j, buf, sizeof(buf)));
+		}
+		fputs("}\n", fp);
+		for (j = 0; j < dnsbl_map_count(z->map); j++) {
+			row = dnsbl_map_row(z->map, j);
+			fputs("\tcode ", fp);
+			config_write_quoted(fp, row->match);
+			fputs(" { meaning = ", fp);
+			config_write_quoted(fp, row->meaning);
+			fprintf(fp, " action = %s score = %d }\n",
+			    verdict_action_name(row->action), row->score);
+		}
+		fputs("}\n", fp);
+	}
+}
+
 /* config_dump - write the effective config, every option, in file syntax */
 int
 config_dump(const struct config *cfg, FILE *fp)
@@ -1006,6 +1296,7 @@ config_dump(const struct config *cfg, FILE *fp)
 		}
 		fputc('\n', fp);
 	}
+	config_dnsbl_dump(cfg, fp);
 	if (fflush(fp) != 0 || ferror(fp))
 		return -1;
 	return 0;
@@ -1060,6 +1351,7 @@ config_free(struct config **cfg)
 	free(c->tag_header);
 	free(c->dkim_keytable);
 	keytable_free(&c->keytable);
+	config_dnsbl_free(c);
 	config_free_list(c->debug, c->debug_count);
 	config_free_list(c->dkim_sign_headers, c->dkim_sign_header_count);
 	free(c);

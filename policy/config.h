@@ -28,8 +28,19 @@
 #include <stdio.h>
 
 #include "lists/cidr.h"
+#include "policy/dnsbl_map.h"
 #include "policy/keytable.h"
 #include "policy/verdict.h"
+
+/* One DNSBL or RHSBL zone (a dnsbl "ZONE" { ... } section). */
+struct config_dnsbl {
+	char *zone;		    /* the DNS zone asked */
+	enum dnsbl_subject subject; /* what is asked: check = */
+	unsigned timeout_ms;	    /* wait at most this long */
+	bool txt;		    /* fetch the TXT reason of listings */
+	bool dry_run;		    /* log what would happen, do nothing */
+	struct dnsbl_map *map;	    /* return codes -> meaning, action */
+};
 
 struct config {
 	char *path;		  /* file loaded, NULL for embedded defaults */
@@ -58,6 +69,8 @@ struct config {
 	char **dkim_sign_headers; /* headers to sign; none: the default list */
 	size_t dkim_sign_header_count; /* entries in dkim_sign_headers */
 	struct keytable *keytable;     /* dkim_keytable loaded, or NULL */
+	struct config_dnsbl *dnsbl;    /* DNSBL/RHSBL zones, in file order */
+	size_t dnsbl_count;	       /* entries in dnsbl */
 	bool dmarc;		       /* evaluate DMARC (RFC 7489) */
 	bool log_stderr;	       /* also log to stderr (foreground) */
 	char **debug;	    /* debug subsystems: dns, spf, iprev, milter */

@@ -393,6 +393,29 @@ dnsbl_map_code_text(uint32_t code, char *buf, size_t size)
 	return buf;
 }
 
+/* dnsbl_map_refused_count - ranges in the refused set */
+size_t
+dnsbl_map_refused_count(const struct dnsbl_map *m)
+{
+	return m->refused_count;
+}
+
+/* dnsbl_map_refused_text - the i-th refused range, "A" or "A-B" */
+char *
+dnsbl_map_refused_text(
+    const struct dnsbl_map *m, size_t i, char *buf, size_t size)
+{
+	char lo[16], hi[16];
+
+	dnsbl_map_code_text(m->refused[i].lo, lo, sizeof(lo));
+	dnsbl_map_code_text(m->refused[i].hi, hi, sizeof(hi));
+	if (m->refused[i].lo == m->refused[i].hi)
+		snprintf(buf, size, "%s", lo);
+	else
+		snprintf(buf, size, "%s-%s", lo, hi);
+	return buf;
+}
+
 /* dnsbl_map_free - free a map and set *m to NULL */
 void
 dnsbl_map_free(struct dnsbl_map **m)
@@ -409,4 +432,40 @@ dnsbl_map_free(struct dnsbl_map **m)
 	free((*m)->refused);
 	free(*m);
 	*m = NULL;
+}
+
+/* dnsbl_subject_name - the config word for a subject */
+const char *
+dnsbl_subject_name(enum dnsbl_subject subject)
+{
+	switch (subject) {
+	case DNSBL_CLIENT_IP:
+		return "client_ip";
+	case DNSBL_HELO:
+		return "helo";
+	case DNSBL_MAIL_FROM:
+		return "mail_from";
+	case DNSBL_FROM:
+		return "from";
+	case DNSBL_IPREV:
+		return "iprev";
+	}
+	return "client_ip";
+}
+
+/* dnsbl_subject_parse - the subject for a config word */
+int
+dnsbl_subject_parse(const char *word, enum dnsbl_subject *subject_r)
+{
+	static const enum dnsbl_subject all[] = { DNSBL_CLIENT_IP, DNSBL_HELO,
+		DNSBL_MAIL_FROM, DNSBL_FROM, DNSBL_IPREV };
+	size_t i;
+
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (strcmp(word, dnsbl_subject_name(all[i])) == 0) {
+			*subject_r = all[i];
+			return 0;
+		}
+	}
+	return -1;
 }

@@ -69,6 +69,22 @@ enum dnsbl_code_class {
 	DNSBL_CODE_NOT_LOOPBACK, /* outside 127.0.0.0/8 */
 };
 
+enum dnsbl_subject {
+	DNSBL_CLIENT_IP = 0, /* DNSBL: the client address */
+	DNSBL_HELO,	     /* RHSBL: the HELO name */
+	DNSBL_MAIL_FROM,     /* RHSBL: the MAIL FROM domain */
+	DNSBL_FROM,	     /* RHSBL: the From header domain */
+	DNSBL_IPREV,	     /* RHSBL: the iprev-confirmed host name */
+};
+
+/*
+ * dnsbl_subject_name - "client_ip", "helo", "mail_from", "from", "iprev"
+ * dnsbl_subject_parse - the subject for one of those words
+ * dnsbl_subject_parse returns 0, or -1 for an unknown word.
+ */
+const char *dnsbl_subject_name(enum dnsbl_subject subject);
+int dnsbl_subject_parse(const char *word, enum dnsbl_subject *subject_r);
+
 struct dnsbl_map;
 
 /*
@@ -140,6 +156,15 @@ const struct dnsbl_map_row *dnsbl_map_row(const struct dnsbl_map *m, size_t i);
 char *dnsbl_map_code_text(uint32_t code, char *buf, size_t size);
 
 /* dnsbl_map_free - free a map (NULL is fine) and set *m to NULL */
+/*
+ * dnsbl_map_refused_count - ranges in the refused set
+ * dnsbl_map_refused_text - the i-th as "A" or "A-B" (i < count)
+ *	buf: at least 32 bytes; returned
+ */
+size_t dnsbl_map_refused_count(const struct dnsbl_map *m);
+char *dnsbl_map_refused_text(
+    const struct dnsbl_map *m, size_t i, char *buf, size_t size);
+
 void dnsbl_map_free(struct dnsbl_map **m);
 
 #endif

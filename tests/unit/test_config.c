@@ -922,11 +922,97 @@ test_markdown(void **state)
 }
 
 /* main - run the tests */
+/* test_dnsbl - dnsbl sections: values, defaults, errors, dump round trip */
+static void
+test_dnsbl(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		const char *name; /* case */
+		const char *text; /* file */
+		const char *want; /* error; {F} is the file */
+	} bad[] = {
+		{ "bad check", "dnsbl \"bl.test\" {\n check = nope\n}\n",
+		    "{F}:2: check: \"nope\": want client_ip, helo, mail_from, "
+		    "from or iprev" },
+		{ "bad timeout", "\ndnsbl \"bl.test\" {\n timeout = 5\n}\n",
+		    "{F}:3: timeout: \"5\": must be between 100 and 60000 ms" },
+		{ "bad action",
+		    "dnsbl \"bl.test\" {\n code \"127.0.0.2\" {\n"
+		    "  action = bounce\n }\n}\n",
+		    "{F}:3: action: \"bounce\": want accept, tag, quarantine, "
+		    "tempfail or reject" },
+		{ "bad code",
+		    "dnsbl \"bl.test\" {\n code \"10.0.0.2\" {\n"
+		    " }\n}\n",
+		    "{F}: dnsbl: \"bl.test\" (line 4): 10.0.0.2: outside "
+		    "127.0.0.0/8 (RFC 5782 2.3: answers are 127/8)" },
+		{ "bad zone", "dnsbl \"not a zone\" {\n}\n",
+		    "{F}: dnsbl: \"not a zone\" (line 2): not a DNS zone" },
+		{ "bad refused",
+		    "dnsbl \"bl.test\" {\n refused = "
+		    "{\"127.0.0.9-127.0.0.1\"}\n"
+		    "}\n",
+		    "{F}:2: refused: 127.0.0.9-127.0.0.1: range start above "
+		    "its "
+		    "end" },
+	};
+	const struct dnsbl_map_row *row;
+	struct config *cfg, *again;
+	char dump[8192], path2[600];
+	FILE *fp;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		load_fail(bad[i].name, write_conf(f, bad[i].text), NULL, 0,
+		    bad[i].want);
+	cfg = load_ok("dnsbl",
+	    write_conf(f,
+		"dnsbl \"bl.test\" {\n check = client_ip\n timeout = 1500\n"
+		" code \"127.0.0.2\" { meaning = \"spam\" action = reject }\n"
+		" code \"&4\" { meaning = \"bit\" action = tag score = 3 }\n"
+		"}\n"
+		"dnsbl \"dbl.test\" {\n check = from\n txt = false\n}\n"),
+	    NULL, 0);
+	assert_int_equal(cfg->dnsbl_count, 2);
+	assert_string_equal(cfg->dnsbl[0].zone, "bl.test");
+	assert_int_equal(cfg->dnsbl[0].subject, DNSBL_CLIENT_IP);
+	assert_int_equal(cfg->dnsbl[0].timeout_ms, 1500);
+	assert_int_equal(dnsbl_map_count(cfg->dnsbl[0].map), 2);
+	row = dnsbl_map_match(cfg->dnsbl[0].map, 0x7f000002);
+	assert_non_null(row);
+	assert_string_equal(row->meaning, "spam");
+	assert_int_equal(row->action, ACTION_REJECT);
+	row = dnsbl_map_match(cfg->dnsbl[0].map, 0x7f000004);
+	assert_non_null(row);
+	assert_int_equal(row->score, 3);
+	/* No code section: any 127/8 answer lists, with a tag. */
+	assert_int_equal(cfg->dnsbl[1].subject, DNSBL_FROM);
+	assert_false(cfg->dnsbl[1].txt);
+	row = dnsbl_map_match(cfg->dnsbl[1].map, 0x7f000063);
+	assert_non_null(row);
+	assert_int_equal(row->action, ACTION_TAG);
+	/* The dump loads back to the same zones. */
+	fp = fmemopen(dump, sizeof(dump), "w");
+	assert_non_null(fp);
+	assert_int_equal(config_dump(cfg, fp), 0);
+	fclose(fp);
+	snprintf(path2, sizeof(path2), "%s", write_conf(f, dump));
+	again = load_ok("dnsbl dump", path2, NULL, 0);
+	assert_int_equal(again->dnsbl_count, 2);
+	assert_string_equal(again->dnsbl[1].zone, "dbl.test");
+	assert_int_equal(dnsbl_map_count(again->dnsbl[0].map), 2);
+	assert_int_equal(again->dnsbl[0].timeout_ms, 1500);
+	config_free(&again);
+	config_free(&cfg);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_dnsbl),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_lists),
 		cmocka_unit_test(test_good_values),
