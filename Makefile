@@ -7,6 +7,7 @@
 #   make check      install deps, run the whole test suite, then again under
 #                   AddressSanitizer and UndefinedBehaviorSanitizer
 #   make bench      print performance figures
+#   make fuzz       fuzz every parser for FUZZ_SECONDS each (libFuzzer)
 #   make install    install into $(DESTDIR)$(PREFIX)
 #   make SANITIZER=address|undefined|thread   sanitizer build in build-NAME/
 
@@ -33,7 +34,8 @@ DEB_BUILD = build-essential pkg-config libmilter-dev libspf2-dev \
 	libldns-dev libconfuse-dev libopendkim-dev libpsl-dev libssl-dev \
 	publicsuffix libpcre2-dev
 DEB_TEST = libcmocka-dev knot knot-dnsutils python3 postfix swaks \
-	clang-format procps iproute2 python3-dkim python3-nacl rbldnsd
+	clang-format procps iproute2 python3-dkim python3-nacl rbldnsd \
+	clang libclang-rt-14-dev
 
 PKGS	= ldns libconfuse milter opendkim libpsl libcrypto libpcre2-8
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -57,7 +59,7 @@ TOOL_SRCS = $(sort $(wildcard tests/tools/*.c))
 TOOL_BINS = $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps run check check-build unit integration e2e sanitizers \
-	format-check format bench install clean sample-config
+	format-check format bench fuzz install clean sample-config
 
 all: $(BUILD)/sakimori $(BUILD)/sakimori-ctl
 
@@ -115,6 +117,12 @@ format-check:
 format:
 	clang-format -i $(sort $(wildcard */*.c */*.h tests/*/*.c))
 
+# fuzz - each libFuzzer target for FUZZ_SECONDS (make check runs them over
+# their corpora only)
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+
 bench: deps
 	@$(MAKE) --no-print-directory check-build
 	@sh tests/bench/run.sh $(BUILD)
@@ -128,6 +136,7 @@ install: all
 	    $(DESTDIR)$(SYSCONFDIR)/sakimori/sakimori.conf.example
 
 clean:
-	rm -rf build build-address build-undefined build-thread tests/tmp
+	rm -rf build build-address build-undefined build-thread build-fuzz \
+	    tests/tmp
 
 -include $(LIB_OBJS:.o=.d) $(BUILD)/milter/main.d $(BUILD)/milter/sakimori_ctl.d

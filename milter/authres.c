@@ -230,8 +230,14 @@ authres_authserv_id(const char *value, char *buf, size_t size)
 		return 0;
 	if (*p == '"') {
 		for (p++; *p != '\0' && *p != '"'; p++) {
+			/* RFC 5322 3.2.2: unfolding removes CRLF. */
+			if (*p == '\r' || *p == '\n')
+				continue;
 			if (*p == '\\' && p[1] != '\0')
 				p++;
+			/* qtext and quoted-pair: no other control bytes. */
+			if ((unsigned char)*p < 0x20 && *p != '\t')
+				return 0;
 			if (n + 1 >= size)
 				return 0;
 			buf[n++] = *p;

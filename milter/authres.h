@@ -67,9 +67,11 @@ void authres_none(struct authres_buf *b);
  * authres_authserv_id - the authserv-id of a received header value
  *	value: the header value as received (may be folded, may have
  *	    comments, may be hostile)
- *	buf: where to put it
+ *	buf: where to put it; a quoted-string id is unfolded (CRLF
+ *	    removed) and unquoted, and holds no control byte but tab
  *	size: bytes in buf
- * Returns 1 found, 0 no authserv-id could be read.
+ * Returns 1 found, 0 no authserv-id could be read (none, unbalanced, too
+ * long, or control bytes in a quoted id).
  */
 int authres_authserv_id(const char *value, char *buf, size_t size);
 

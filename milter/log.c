@@ -68,7 +68,7 @@ log_debug_on(enum log_subsys sub)
 }
 
 /* log_vmsg - format once, send to syslog and maybe stderr */
-static void
+static void __attribute__((format(printf, 2, 0)))
 log_vmsg(int prio, const char *fmt, va_list ap)
 {
 	char line[2048];

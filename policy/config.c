@@ -118,7 +118,7 @@ config_ctx_set(struct config_ctx *ctx, cfg_t *cfg, const char *msg)
 }
 
 /* config_errfunc - libconfuse error function: capture, never print */
-static void
+static void __attribute__((format(printf, 2, 0)))
 config_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
 {
 	struct config_ctx *ctx = config_ctx_of(cfg);

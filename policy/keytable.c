@@ -344,6 +344,16 @@ keytable_load(const char *path, struct keytable **kt_r, char **error_r)
 		keytable_error(error_r, "%s: %s", path, strerror(errno));
 		return -1;
 	}
+	/* A FIFO or a device (/dev/zero) would never end or never fit. */
+	{
+		struct stat st;
+
+		if (fstat(fileno(fp), &st) == -1 || !S_ISREG(st.st_mode)) {
+			keytable_error(error_r, "%s: not a regular file", path);
+			fclose(fp);
+			return -1;
+		}
+	}
 	if ((kt = calloc(1, sizeof(*kt))) == NULL) {
 		keytable_error(error_r, "%s: out of memory", path);
 		fclose(fp);

@@ -4,7 +4,8 @@
 #	sh tests/check.sh
 #
 # In order: the build (make check-build); the clang-format check; the unit tests and the integration
-# tests (tests/integration/test_*.py) against build/; then the same again
+# tests (tests/integration/test_*.py) against build/; the fuzz targets over
+# their corpora (tests/fuzz/run.sh); then the unit and integration tests again
 # against sanitizer builds made here (make SANITIZER=address, then
 # SANITIZER=undefined: build-address/, build-undefined/). Each step's
 # counts are added up; the last line is "N passed, N failed" and the exit
@@ -106,6 +107,9 @@ build() {
 step build build
 step format format
 pass build yes
+# The fuzz targets over their corpora (libFuzzer, ASan and UBSan): every
+# input that once crashed or broke a contract stays a regression test.
+step fuzz sh tests/fuzz/run.sh
 
 if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
 	for san in address undefined; do

@@ -31,6 +31,8 @@ static const struct id_case id_cases[] = {
 	{ "version", "mx.example.test 1; spf=pass", 1, "mx.example.test" },
 	{ "quoted", "\"mx.example.test\"; spf=pass", 1, "mx.example.test" },
 	{ "quoted pair", "\"mx\\.x\"; none", 1, "mx.x" },
+	{ "quoted, folded", "\"mx.test\r\n\"; spf=pass", 1, "mx.test" },
+	{ "quoted, control byte", "\"mx\x01test\"; none", 0, "" },
 	{ "unbalanced comment", "(open mx.example.test; spf=pass", 0, "" },
 	{ "unterminated quote", "\"mx.example.test; spf=pass", 0, "" },
 	{ "empty", "", 0, "" },
