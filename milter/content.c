@@ -411,6 +411,9 @@ content_eom(struct content *c, const struct content_envelope *env,
 		}
 	}
 	snprintf(out->sign_note, sizeof(out->sign_note), "%s", c->sign_note);
+	if (c->from_fields == 1 && c->from_count > 0)
+		snprintf(out->from_domain, sizeof(out->from_domain), "%s",
+		    c->from_domains[0]);
 	return ret;
 }
 

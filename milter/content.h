@@ -72,6 +72,7 @@ struct content_result {
 					    or NULL (caller frees) */
 	char sign_domain[256];		      /* its d=, or "" */
 	char sign_note[320];		      /* why not signed, for the log */
+	char from_domain[256];		      /* the first From domain, or "" */
 };
 
 /*

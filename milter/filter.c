@@ -46,6 +46,7 @@
 #include "milter/log.h"
 #include "milter/reply.h"
 #include "milter/runtime.h"
+#include "milter/screen.h"
 #include "milter/spf.h"
 #include "policy/verdict.h"
 
@@ -95,6 +96,7 @@ struct session {
 	bool helo_bad;		   /* HELO unusable */
 	bool trusted;		   /* in trusted_networks */
 	struct iprev_query *iprev; /* PTR lookup in flight */
+	struct screen *screen;	   /* DNSBL/RHSBL zones, or NULL */
 	struct iprev_outcome iprev_out; /* its outcome */
 	bool iprev_done;		/* iprev_out holds a result */
 	struct message m;		/* the current message */
@@ -287,8 +289,16 @@ filter_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		snprintf(s->ip, sizeof(s->ip), "local");
 	} else if (cidr_set_match(s->rt->cfg->trusted, &s->addr) == 1) {
 		s->trusted = true;
-	} else if ((s->iprev = iprev_start(s->rt->dns, &s->addr)) == NULL) {
-		return session_fail(s, "connect", "out of memory");
+	} else {
+		int oom;
+
+		if ((s->iprev = iprev_start(s->rt->dns, &s->addr)) == NULL)
+			return session_fail(s, "connect", "out of memory");
+		s->screen = screen_new(s->rt->cfg, s->rt->dns, &oom);
+		if (oom)
+			return session_fail(s, "connect", "out of memory");
+		/* RFC 5782 2.1: the client address, asked at once. */
+		screen_start(s->screen, DNSBL_CLIENT_IP, s->ip);
 	}
 	log_msg(LOG_INFO, "%s: connect client=%s host=%s%s", s->sid, s->ip,
 	    s->host, s->trusted ? " trusted=yes" : "");
@@ -397,7 +407,9 @@ start_content(struct session *s)
 		p.sign_headers = cfg->dkim_sign_headers;
 		p.sign_header_count = cfg->dkim_sign_header_count;
 	}
-	if (!p.verify && !p.dmarc && p.sign_keys == NULL)
+	/* An RHSBL on the From domain needs the From field parsed too. */
+	if (!p.verify && !p.dmarc && p.sign_keys == NULL &&
+	    !(inbound(s) && s->screen != NULL))
 		return 0;
 	if ((s->m.content = content_new(&p)) == NULL)
 		return -1;
@@ -436,8 +448,17 @@ filter_envfrom(SMFICTX *ctx, char **argv)
 	}
 	if (start_content(s) != 0)
 		return session_fail(s, "mail", "out of memory");
-	if (inbound(s))
+	screen_new_message(s->screen);
+	if (inbound(s)) {
+		char domain[ADDRESS_DOMAIN_SIZE];
+
+		if (!s->helo_bad)
+			screen_start(s->screen, DNSBL_HELO, s->helo);
+		if (!m->from_bad && !m->from_null &&
+		    address_domain(m->from, domain, sizeof(domain)) == 1)
+			screen_start(s->screen, DNSBL_MAIL_FROM, domain);
 		run_spf(s);
+	}
 	return SMFIS_CONTINUE;
 }
 
@@ -482,6 +503,10 @@ decide(struct session *s)
 		in.done[CHECK_DKIM] = true;
 		in.result[CHECK_DKIM] = m->cr.dkim_result;
 	}
+	screen_finish(s->screen, &m->deadline);
+	in.listing_count = screen_listings(s->screen,
+	    s->rt->cfg->policy.rule[CHECK_DNSBL][0].dry_run, in.listing,
+	    VERDICT_MAX_LISTINGS);
 	if (m->cr_done && m->cr.dmarc_done) {
 		in.done[CHECK_DMARC] = true;
 		in.result[CHECK_DMARC] = m->cr.dmarc.result;
@@ -550,6 +575,13 @@ log_summary(struct session *s, const char *stage)
 			? (m->cr.dmarc.aligned_spf ? ",dkim" : "dkim")
 			: m->cr.dmarc.aligned_spf ? ""
 						  : "none");
+	if (inbound(s) && s->screen != NULL) {
+		char bl[600];
+
+		screen_log(s->screen, bl, sizeof(bl));
+		if (bl[0] != '\0')
+			APPEND(" dnsbl=%s", bl);
+	}
 	if (m->cr_done && m->cr.signature != NULL)
 		APPEND(" signed=%s", m->cr.sign_domain);
 	else if (m->cr_done && m->cr.sign_note[0] != '\0')
@@ -777,11 +809,42 @@ add_tag(SMFICTX *ctx, struct session *s)
 	if (s->m.cr_done && cr->dmarc_done)
 		tag_append(
 		    value, sizeof(value), s, CHECK_DMARC, cr->dmarc.result);
+	{
+		struct verdict_listing l[VERDICT_MAX_LISTINGS];
+		size_t i,
+		    n = screen_listings(s->screen,
+			s->rt->cfg->policy.rule[CHECK_DNSBL][0].dry_run, l,
+			VERDICT_MAX_LISTINGS);
+
+		for (i = 0; i < n; i++) {
+			size_t len = strlen(value);
+
+			if (l[i].action == ACTION_TAG && !l[i].dry_run)
+				snprintf(value + len, sizeof(value) - len,
+				    "%sdnsbl=%s", len > 0 ? " " : "",
+				    l[i].source);
+		}
+	}
 	if (value[0] == '\0')
 		snprintf(value, sizeof(value), "%s",
 		    verdict_check_name(s->m.v.cause));
 	if (smfi_addheader(ctx, s->rt->cfg->tag_header, value) != MI_SUCCESS)
 		return -1;
+	return 0;
+}
+
+/* add_dnsbl_headers - one X-Sakimori-DNSBL per listing zone */
+static int
+add_dnsbl_headers(SMFICTX *ctx, struct session *s)
+{
+	char value[512];
+	size_t i;
+
+	for (i = 0; screen_header(s->screen, i, value, sizeof(value)); i++) {
+		if (smfi_addheader(ctx, "X-Sakimori-DNSBL", value) !=
+		    MI_SUCCESS)
+			return -1;
+	}
 	return 0;
 }
 
@@ -885,6 +948,9 @@ filter_eom(SMFICTX *ctx)
 	if (m->content != NULL && finish_content(s) != 0)
 		return eom_fail(s, "DKIM or DMARC evaluation failed");
 	if (inbound(s)) {
+		screen_start(s->screen, DNSBL_FROM, m->cr.from_domain);
+		if (s->iprev_done && s->iprev_out.result == RESULT_PASS)
+			screen_start(s->screen, DNSBL_IPREV, s->iprev_out.name);
 		decide(s);
 		if (m->v.action == ACTION_TEMPFAIL ||
 		    m->v.action == ACTION_REJECT) {
@@ -906,6 +972,8 @@ filter_eom(SMFICTX *ctx)
 		if (add_our_header(ctx, s) != 0)
 			return eom_fail(s, "smfi_insheader failed");
 		if (m->v.tag && add_tag(ctx, s) != 0)
+			return eom_fail(s, "smfi_addheader failed");
+		if (add_dnsbl_headers(ctx, s) != 0)
 			return eom_fail(s, "smfi_addheader failed");
 	}
 	if (m->cr.signature != NULL &&
@@ -943,6 +1011,7 @@ filter_close(SMFICTX *ctx)
 		return SMFIS_CONTINUE;
 	smfi_setpriv(ctx, NULL);
 	iprev_free(&s->iprev);
+	screen_free(&s->screen);
 	runtime_release(&s->rt);
 	free(s);
 	return SMFIS_CONTINUE;

@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""test_screen - DNSBL and RHSBL zones through the milter, against Knot.
+
+The zones are those of tests/zones/dnsbl.test.zone (names and codes in
+tests/zones/README.md, "DNSBL cases"):
+    192.0.2.99    listed in bl.dnsbl.test as 127.0.0.2 (with TXT)
+    192.0.2.98    listed as 127.0.0.4 (a range)
+    192.0.2.96    answers 127.255.255.254: the query was refused
+    192.0.2.10    not listed (and SPF-authorized, iprev pass)
+    spam.example.test   listed in dbl.dnsbl.test as 127.0.1.2
+Every test asserts what a postmaster sees: the replies, the header
+fields added, the log line.
+"""
+
+import os
+import shutil
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from knot import Knot  # noqa: E402
+from milter_client import MilterClient  # noqa: E402
+from runner import TOP, check, check_eq, mkdtemp, run  # noqa: E402
+from sakimori_proc import Sakimori  # noqa: E402
+
+RCPT = '<postmaster@mx.test>'
+ENV = {}
+
+ZONES = '''
+dnsbl "bl.dnsbl.test" {
+	check = client_ip
+	code "127.0.0.2" { meaning = "spam source" action = %(bl)s }
+	code "127.0.0.4-127.0.0.7" { meaning = "dynamic range" action = tag }
+	dry_run = %(dry)s
+}
+dnsbl "dbl.dnsbl.test" {
+	check = %(dbl_check)s
+	code "127.0.1.2" { meaning = "spam domain" action = %(dbl)s }
+}
+'''
+
+
+def zones(bl='reject', dbl='tag', dbl_check='from', dry='false'):
+    return ZONES % {'bl': bl, 'dbl': dbl, 'dbl_check': dbl_check,
+                    'dry': dry}
+
+
+def options():
+    return {
+        'authserv_id': 'mx.test',
+        'dns_nameservers': [ENV['knot'].server()],
+        'dns_timeout': 1000,
+        'dns_retries': 0,
+        'trusted_networks': ['10.9.9.0/24'],
+        'iprev_fail': 'accept',
+        'spf_fail': 'accept',
+        'spf_softfail': 'accept',
+    }
+
+
+def setup():
+    ENV['dir'] = mkdtemp('test_screen')
+    ENV['knot'] = Knot(os.path.join(TOP, 'tests', 'zones'),
+                       os.path.join(ENV['dir'], 'knot'))
+    ENV['knot'].start()
+    ENV['s'] = Sakimori(options(), config_text=zones())
+    ENV['s'].start()
+
+
+def teardown():
+    try:
+        if 's' in ENV:
+            ENV['s'].stop()
+    finally:
+        if 'knot' in ENV:
+            ENV['knot'].stop()
+        shutil.rmtree(ENV['dir'], ignore_errors=True)
+
+
+COUNTER = [0]
+
+
+def send(s, ip, sender='<alice@pass.spf.test>', from_hdr='alice@pass.spf.test'):
+    COUNTER[0] += 1
+    qid = 'BL%d' % COUNTER[0]
+    c = MilterClient('127.0.0.1', s.port, timeout=30)
+    try:
+        c.negotiate()
+        c.connect('[%s]' % ip, ip)
+        c.helo('pass.spf.test')
+        out = c.message(sender, [RCPT], headers=[('From', from_hdr),
+                                                 ('Subject', 'hi')],
+                        body=b'hello\r\n', mail_macros={'i': qid})
+        out['qid'] = qid
+        return out
+    finally:
+        c.close()
+
+
+def added(out, name):
+    return [m[-1] for m in out['mods']
+            if m[0] in ('addheader', 'insheader') and m[-2] == name]
+
+
+def summary(s, out):
+    return s.wait_log(r'%s: client=' % out['qid'], 5)
+
+
+def test_client_listed_rejected_at_rcpt():
+    s = ENV['s']
+    out = send(s, '192.0.2.99')
+    check_eq(out['stage'], 'rcpt', 'listed client refused at')
+    text = out['rcpts'][0][1] if out['rcpts'] else out['text']
+    check(text is not None and
+          text.startswith('550 5.7.1 Listed at bl.dnsbl.test: spam source'),
+          'reply: got %r, want 550 5.7.1 naming the zone' % (text,))
+    line = s.wait_log(r'client=192\.0\.2\.99 .*dnsbl=bl\.dnsbl\.test:'
+                      r'listed:127\.0\.0\.2.*action=reject', 5)
+    check('cause=dnsbl' in line, 'log: got %r, want cause=dnsbl' % line)
+
+
+def test_client_range_tagged_with_header():
+    s = ENV['s']
+    out = send(s, '192.0.2.98')
+    check(out['stage'] == 'eom' and out['action'] in ('accept', 'continue'),
+          'range listing (tag): got %r' % ((out['stage'], out['action']),))
+    check_eq(added(out, 'X-Sakimori-DNSBL'),
+             ['bl.dnsbl.test code=127.0.0.4 (dynamic range)'],
+             'X-Sakimori-DNSBL')
+    check_eq(added(out, 'X-Sakimori-Tag'), ['dnsbl=bl.dnsbl.test'],
+             'tag header')
+
+
+def test_not_listed_and_refused():
+    s = ENV['s']
+    out = send(s, '192.0.2.10')
+    check_eq(added(out, 'X-Sakimori-DNSBL'), [], 'not listed: DNSBL header')
+    check(' dnsbl=' not in summary(s, out),
+          'not listed: got %r, want no dnsbl= in the log' % summary(s, out))
+    out = send(s, '192.0.2.96')
+    check(out['stage'] == 'eom', 'refused query: got %r, want accepted' %
+          ((out['stage'], out['action']),))
+    check_eq(added(out, 'X-Sakimori-DNSBL'), [], 'refused: DNSBL header')
+    check('dnsbl=bl.dnsbl.test:refused' in summary(s, out),
+          'refused: got %r' % summary(s, out))
+
+
+def test_rhsbl_from_domain():
+    s = ENV['s']
+    out = send(s, '192.0.2.10', from_hdr='Spammer <x@spam.example.test>')
+    check_eq(added(out, 'X-Sakimori-DNSBL'),
+             ['dbl.dnsbl.test code=127.0.1.2 (spam domain)'],
+             'RHSBL on the From domain')
+
+
+def test_rhsbl_mail_from_reject():
+    with Sakimori(options(), config_text=zones(dbl='reject',
+                                               dbl_check='mail_from')) as s:
+        out = send(s, '192.0.2.10', sender='<x@spam.example.test>')
+        check_eq(out['stage'], 'rcpt', 'MAIL FROM domain listed: refused at')
+        text = out['rcpts'][0][1] if out['rcpts'] else out['text']
+        check(text is not None and 'dbl.dnsbl.test' in text,
+              'reply: got %r' % (text,))
+
+
+def test_dry_run_zone():
+    with Sakimori(options(), config_text=zones(dry='true')) as s:
+        out = send(s, '192.0.2.99')
+        check(out['stage'] == 'eom',
+              'dry-run zone: got %r, want accepted' %
+              ((out['stage'], out['action']),))
+        line = summary(s, out)
+        check('dry_run=reject cause=dnsbl' in line,
+              'log: got %r, want what would have happened' % line)
+
+
+def test_dns_down_is_no_listing():
+    s = ENV['s']
+    ENV['knot'].pause()
+    try:
+        with Sakimori(dict(options(), dns_timeout=300, dns_budget=2000),
+                      config_text=zones()) as s2:
+            out = send(s2, '192.0.2.99')
+    finally:
+        ENV['knot'].resume()
+    check(out['stage'] == 'eom',
+          'DNS down: got %r, want accepted (temperror never lists)' %
+          ((out['stage'], out['action']),))
+    check(s.running(), 'shared daemon still running')
+
+
+if __name__ == '__main__':
+    run([
+        test_client_listed_rejected_at_rcpt,
+        test_client_range_tagged_with_header,
+        test_not_listed_and_refused,
+        test_rhsbl_from_domain,
+        test_rhsbl_mail_from_reject,
+        test_dry_run_zone,
+        test_dns_down_is_no_listing,
+    ], time_limit=180, setup=setup, teardown=teardown)
