@@ -39,6 +39,7 @@ static const char *const verdict_check_names[CHECK_COUNT] = {
 	[CHECK_IPREV] = "iprev",
 	[CHECK_DKIM] = "dkim",
 	[CHECK_DMARC] = "dmarc",
+	[CHECK_DNSBL] = "dnsbl",
 };
 
 /* How a check is spelled in SMTP reply text. */
@@ -47,6 +48,7 @@ static const char *const verdict_check_labels[CHECK_COUNT] = {
 	[CHECK_IPREV] = "iprev",
 	[CHECK_DKIM] = "DKIM",
 	[CHECK_DMARC] = "DMARC",
+	[CHECK_DNSBL] = "DNSBL",
 };
 
 /* verdict_policy_default - the defaults a careful postmaster would choose */
@@ -127,6 +129,21 @@ verdict_reply(const struct verdict_input *in, struct verdict *v)
 	/* Text is capped at VERDICT_TEXT_MAX bytes, below sizeof(v->text). */
 	size_t cap = VERDICT_TEXT_MAX + 1;
 
+	if (v->cause == CHECK_DNSBL && v->listing >= 0) {
+		const struct verdict_listing *l = &in->listing[v->listing];
+
+		/* RFC 5782 2.1: say which list, so the sender can look. */
+		snprintf(v->rcode, sizeof(v->rcode),
+		    v->action == ACTION_REJECT ? "550" : "451");
+		snprintf(v->xcode, sizeof(v->xcode),
+		    v->action == ACTION_REJECT ? "5.7.1" : "4.7.1");
+		snprintf(v->text, cap, "Listed at %.200s%s%.200s%s",
+		    l->source != NULL ? l->source : "a block list",
+		    l->detail != NULL ? ": " : "",
+		    l->detail != NULL ? l->detail : "",
+		    v->action == ACTION_REJECT ? "" : "; try again later");
+		return;
+	}
 	if (v->action == ACTION_REJECT) {
 		snprintf(v->rcode, sizeof(v->rcode), "550");
 		if (v->cause == CHECK_SPF && result == RESULT_FAIL) {
@@ -168,6 +185,31 @@ verdict_reply(const struct verdict_input *in, struct verdict *v)
 	}
 }
 
+/*
+ * verdict_weigh_listing - a listing competes like a rule: for "would"
+ * always, for the action when live; the first of equals stays the cause
+ */
+static void
+verdict_weigh_listing(
+    const struct verdict_listing *l, int index, struct verdict *v)
+{
+	if ((unsigned)l->action >= ACTION_COUNT)
+		return;
+	if (l->action > v->would) {
+		v->would = l->action;
+		v->would_cause = CHECK_DNSBL;
+	}
+	if (l->dry_run)
+		return;
+	if (l->action == ACTION_TAG)
+		v->tag = true;
+	if (l->action > v->action) {
+		v->action = l->action;
+		v->cause = CHECK_DNSBL;
+		v->listing = index;
+	}
+}
+
 /* verdict_decide - pick the action for a set of results */
 void
 verdict_decide(const struct verdict_policy *policy,
@@ -178,13 +220,16 @@ verdict_decide(const struct verdict_policy *policy,
 	size_t c;
 
 	memset(v, 0, sizeof(*v));
+	v->listing = -1;
 	v->action = ACTION_ACCEPT;
 	v->would = ACTION_ACCEPT;
 	v->cause = CHECK_COUNT;
 	v->would_cause = CHECK_COUNT;
 
+	for (c = 0; c < in->listing_count && c < VERDICT_MAX_LISTINGS; c++)
+		verdict_weigh_listing(&in->listing[c], (int)c, v);
 	for (c = 0; c < CHECK_COUNT; c++) {
-		if (!in->done[c])
+		if (!in->done[c] || c == CHECK_DNSBL)
 			continue;
 		result = in->result[c];
 		/* XXX a result out of range is a caller bug: no rule applies. */

@@ -18,6 +18,7 @@
 #define SAKIMORI_POLICY_VERDICT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "policy/result.h"
 
@@ -35,6 +36,7 @@ enum check {
 	CHECK_IPREV,   /* forward-confirmed reverse DNS */
 	CHECK_DKIM,    /* DKIM: pass if any signature passes */
 	CHECK_DMARC,   /* DMARC of the From domain */
+	CHECK_DNSBL,   /* DNSBL/RHSBL listings: each zone's own action */
 	CHECK_COUNT    /* number of checks; not a check */
 };
 
@@ -66,6 +68,16 @@ struct verdict_policy {
 				[VERDICT_SLOT_COUNT]; /* by check, slot */
 };
 
+#define VERDICT_MAX_LISTINGS 32 /* listings one verdict weighs */
+
+/* A listing (DNSBL zone, later a local list) that carries its action. */
+struct verdict_listing {
+	enum action action; /* what the listing does */
+	bool dry_run;	    /* log what would happen, do nothing */
+	const char *source; /* zone or list name (borrowed) */
+	const char *detail; /* meaning, code (borrowed), or NULL */
+};
+
 struct verdict_input {
 	bool done[CHECK_COUNT];		      /* check ran and has a result */
 	enum result_code result[CHECK_COUNT]; /* its result */
@@ -73,6 +85,8 @@ struct verdict_input {
 	enum verdict_disposition dmarc_disposition; /* DMARC fail: what the
 						       domain asks for */
 	const char *dmarc_domain;		    /* DMARC: the From domain */
+	struct verdict_listing listing[VERDICT_MAX_LISTINGS]; /* CHECK_DNSBL */
+	size_t listing_count; /* entries in listing */
 };
 
 struct verdict {
@@ -81,6 +95,7 @@ struct verdict {
 	enum action would;	/* strongest action incl. dry-run rules */
 	enum check would_cause; /* chose "would"; CHECK_COUNT: none */
 	bool tag;		/* add the tag header (some live rule tags) */
+	int listing;		/* CHECK_DNSBL cause: index into listing */
 	char rcode[4];		/* SMTP code for tempfail/reject, else "" */
 	char xcode[16];		/* enhanced status code */
 	char text[512];		/* reply text, plain ASCII, no CR/LF */

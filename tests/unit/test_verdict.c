@@ -414,11 +414,51 @@ test_quarantine_order(void **state)
 	assert_string_equal(verdict_check_name(CHECK_DMARC), "dmarc");
 }
 
+/* test_listings - DNSBL listings act with their own actions */
+static void
+test_listings(void **state)
+{
+	struct verdict_policy policy;
+	struct verdict_input in;
+	struct verdict v;
+
+	(void)state;
+	verdict_policy_default(&policy);
+	memset(&in, 0, sizeof(in));
+	in.listing[0] = (struct verdict_listing){ ACTION_TAG, false, "pbl.test",
+		"dynamic" };
+	in.listing[1] = (struct verdict_listing){ ACTION_REJECT, true,
+		"shadow.test", "trial" };
+	in.listing_count = 2;
+	verdict_decide(&policy, &in, &v);
+	assert_int_equal(v.action, ACTION_TAG);
+	assert_true(v.tag);
+	assert_int_equal(v.would, ACTION_REJECT);
+	assert_int_equal(v.would_cause, CHECK_DNSBL);
+	in.listing[2] = (struct verdict_listing){ ACTION_REJECT, false,
+		"sbl.test", "spam source" };
+	in.listing_count = 3;
+	verdict_decide(&policy, &in, &v);
+	assert_int_equal(v.action, ACTION_REJECT);
+	assert_int_equal(v.cause, CHECK_DNSBL);
+	assert_int_equal(v.listing, 2);
+	assert_string_equal(v.rcode, "550");
+	assert_string_equal(v.xcode, "5.7.1");
+	assert_string_equal(v.text, "Listed at sbl.test: spam source");
+	in.listing[2].action = ACTION_TEMPFAIL;
+	in.listing[2].detail = NULL;
+	verdict_decide(&policy, &in, &v);
+	assert_string_equal(v.rcode, "451");
+	assert_string_equal(v.text, "Listed at sbl.test; try again later");
+	assert_string_equal(verdict_check_name(CHECK_DNSBL), "dnsbl");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dmarc_disposition),
+		cmocka_unit_test(test_listings),
 		cmocka_unit_test(test_quarantine_order),
 		cmocka_unit_test(test_decide),
 		cmocka_unit_test(test_long_explanation),
