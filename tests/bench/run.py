@@ -93,5 +93,15 @@ def main():
                              '%s c=%d' % (label, conns), n, conns, extra)
 
 
+def list_bench(build):
+    """list_bench - local list figures: 1M-entry load, lookups, patterns"""
+    tool = os.path.join(build, 'tests', 'listbench')
+    out = subprocess.run([tool], check=True, capture_output=True, text=True)
+    print('local lists (%s):' % tool)
+    print(out.stdout.rstrip())
+
+
 if __name__ == '__main__':
     main()
+    list_bench(sys.argv[1] if len(sys.argv) > 1 else os.environ.get(
+        'BUILD', 'build'))
