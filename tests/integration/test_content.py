@@ -17,9 +17,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from knot import Knot  # noqa: E402
-from milter_client import MilterClient, unfold  # noqa: E402
-from runner import TOP, check, check_eq, mkdtemp, run  # noqa: E402
+import milterfix  # noqa: E402
+from milterfix import our_ar, strip_comments  # noqa: E402
+from milter_client import MilterClient  # noqa: E402
+from runner import TOP, check, check_eq, run  # noqa: E402
 from sakimori_proc import Sakimori  # noqa: E402
 
 AUTHSERV = 'mx.test'
@@ -76,22 +77,11 @@ def keytable(lines):
 
 
 def setup():
-    ENV['dir'] = mkdtemp('test_content')
-    ENV['knot'] = Knot(os.path.join(TOP, 'tests', 'zones'),
-                       os.path.join(ENV['dir'], 'knot'))
-    ENV['knot'].start()
-    ENV['s'] = Sakimori(base_options())
-    ENV['s'].start()
+    milterfix.start(ENV, 'test_content', base_options)
 
 
 def teardown():
-    try:
-        if 's' in ENV:
-            ENV['s'].stop()
-    finally:
-        if 'knot' in ENV:
-            ENV['knot'].stop()
-        shutil.rmtree(ENV['dir'], ignore_errors=True)
+    milterfix.stop(ENV)
 
 
 COUNTER = [0]
@@ -158,34 +148,9 @@ def send(s, headers, body, sender='<alice@dkim.test>', ip='192.0.2.10',
         c.close()
 
 
-def strip_comments(value):
-    out, depth, i = [], 0, 0
-    while i < len(value):
-        ch = value[i]
-        if ch == '\\' and depth > 0:
-            i += 2
-            continue
-        if ch == '(':
-            depth += 1
-        elif ch == ')' and depth > 0:
-            depth -= 1
-        elif depth == 0:
-            out.append(ch)
-        i += 1
-    return re.sub(r'\s*;\s*', '; ', unfold(''.join(out))).strip()
-
-
-def our_ar(out):
-    ins = [m for m in out['mods'] if m[0] in ('insheader', 'addheader')
-           and m[-2].lower() == AR.lower()]
-    check_eq(len(ins), 1, 'Authentication-Results added (mods %r)' %
-             (out['mods'],))
-    return ins[0][-1]
-
-
 def entries(out, method):
     """entries - the method=... entries of our A-R, comments removed"""
-    parts = strip_comments(our_ar(out)).split('; ')
+    parts = strip_comments(our_ar(out)[1]).split('; ')
     return [p for p in parts if p.startswith(method + '=')]
 
 
@@ -234,8 +199,8 @@ def test_dkim_fail_changed_body_and_header():
     got = entries(out, 'dkim')
     check(len(got) == 1 and got[0].startswith('dkim=fail header.d=dkim.test'),
           'changed body: got %r, want dkim=fail' % got)
-    check('body' in our_ar(out),
-          'changed body: got %r, want a reason naming the body' % our_ar(out))
+    check('body' in our_ar(out)[1],
+          'changed body: got %r, want a reason naming the body' % our_ar(out)[1])
     h2 = [(n, 'DKIM test, changed' if n == 'Subject' else v) for n, v in h]
     out = send(ENV['s'], h2, b)
     got = entries(out, 'dkim')
@@ -273,8 +238,8 @@ def test_dmarc_pass_via_dkim():
     accepted(out, 'aligned DKIM')
     check_eq(entries(out, 'dmarc'), ['dmarc=pass header.from=dkim.test'],
              'DMARC via DKIM')
-    check('(p=reject dis=none)' in our_ar(out),
-          'A-R: got %r, want the comment (p=reject dis=none)' % our_ar(out))
+    check('(p=reject dis=none)' in our_ar(out)[1],
+          'A-R: got %r, want the comment (p=reject dis=none)' % our_ar(out)[1])
     line = ENV['s'].wait_log(r'%s: client=' % out['qid'])
     check('dmarc=pass dmarc.from=dkim.test dmarc.policy=reject '
           'dmarc.disposition=none dmarc.aligned=dkim' in line,
@@ -288,8 +253,8 @@ def test_dmarc_fail_default_tags():
     accepted(out, 'DMARC fail under the default policy')
     check_eq(entries(out, 'dmarc'), ['dmarc=fail header.from=dkim.test'],
              'DMARC fail')
-    check('(p=reject dis=reject)' in our_ar(out),
-          'A-R: got %r, want (p=reject dis=reject)' % our_ar(out))
+    check('(p=reject dis=reject)' in our_ar(out)[1],
+          'A-R: got %r, want (p=reject dis=reject)' % our_ar(out)[1])
     tags = [m for m in out['mods'] if m[0] == 'addheader' and
             m[-2] == 'X-Sakimori-Tag']
     check_eq([t[-1] for t in tags], ['dmarc=fail'], 'tag header')
@@ -319,13 +284,13 @@ def test_dmarc_from_missing_or_doubled():
     no_from = [(n, v) for n, v in HEADERS if n != 'From']
     out = send(ENV['s'], no_from, BODY)
     check_eq(entries(out, 'dmarc'), ['dmarc=permerror'], 'no From field')
-    check('no From field' in our_ar(out),
-          'A-R: got %r, want the reason' % our_ar(out))
+    check('no From field' in our_ar(out)[1],
+          'A-R: got %r, want the reason' % our_ar(out)[1])
     two = HEADERS + [('From', 'mallory@pass.spf.test')]
     out = send(ENV['s'], two, BODY)
     check_eq(entries(out, 'dmarc'), ['dmarc=permerror'], 'two From fields')
-    check('several From fields' in our_ar(out),
-          'A-R: got %r, want the reason' % our_ar(out))
+    check('several From fields' in our_ar(out)[1],
+          'A-R: got %r, want the reason' % our_ar(out)[1])
 
 
 def test_forged_dkim_pass_removed():

@@ -15,14 +15,14 @@ Authentication-Results header, the log line.
 
 import os
 import re
-import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from knot import Knot  # noqa: E402
+import milterfix  # noqa: E402
+from milterfix import our_ar, strip_comments  # noqa: E402
 from milter_client import MilterClient, MilterError, unfold  # noqa: E402
-from runner import TOP, Skip, check, check_eq, mkdtemp, run  # noqa: E402
+from runner import Skip, check, check_eq, run  # noqa: E402
 from sakimori_proc import Sakimori  # noqa: E402
 
 AUTHSERV = 'mx.test'
@@ -47,22 +47,11 @@ def base_options(**extra):
 
 
 def setup():
-    ENV['dir'] = mkdtemp('test_milter')
-    ENV['knot'] = Knot(os.path.join(TOP, 'tests', 'zones'),
-                       os.path.join(ENV['dir'], 'knot'))
-    ENV['knot'].start()
-    ENV['s'] = Sakimori(base_options())
-    ENV['s'].start()
+    milterfix.start(ENV, 'test_milter', base_options)
 
 
 def teardown():
-    try:
-        if 's' in ENV:
-            ENV['s'].stop()
-    finally:
-        if 'knot' in ENV:
-            ENV['knot'].stop()
-        shutil.rmtree(ENV['dir'], ignore_errors=True)
+    milterfix.stop(ENV)
 
 
 def daemon():
@@ -105,35 +94,6 @@ COUNTER = [0]
 def next_id():
     COUNTER[0] += 1
     return COUNTER[0]
-
-
-def strip_comments(value):
-    """strip_comments - RFC 8601 value without (comments), unfolded"""
-    out, depth, i = [], 0, 0
-    while i < len(value):
-        ch = value[i]
-        if ch == '\\' and depth > 0:
-            i += 2
-            continue
-        if ch == '(':
-            depth += 1
-        elif ch == ')' and depth > 0:
-            depth -= 1
-        elif depth == 0:
-            out.append(ch)
-        i += 1
-    text = unfold(''.join(out))
-    return re.sub(r'\s*;\s*', '; ', text).strip()
-
-
-def our_ar(out):
-    """our_ar - (index, value) of the one A-R header inserted, or fail"""
-    ins = [m for m in out['mods'] if m[0] in ('insheader', 'addheader')
-           and m[-2].lower() == AR.lower()]
-    check_eq(len(ins), 1, 'Authentication-Results added (mods %r)' %
-             (out['mods'],))
-    m = ins[0]
-    return (m[1] if m[0] == 'insheader' else None), m[-1]
 
 
 def ar_text(out):

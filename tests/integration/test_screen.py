@@ -13,14 +13,13 @@ fields added, the log line.
 """
 
 import os
-import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from knot import Knot  # noqa: E402
+import milterfix  # noqa: E402
 from milter_client import MilterClient  # noqa: E402
-from runner import TOP, check, check_eq, mkdtemp, run  # noqa: E402
+from runner import check, check_eq, run  # noqa: E402
 from sakimori_proc import Sakimori  # noqa: E402
 
 RCPT = '<postmaster@mx.test>'
@@ -59,22 +58,11 @@ def options():
 
 
 def setup():
-    ENV['dir'] = mkdtemp('test_screen')
-    ENV['knot'] = Knot(os.path.join(TOP, 'tests', 'zones'),
-                       os.path.join(ENV['dir'], 'knot'))
-    ENV['knot'].start()
-    ENV['s'] = Sakimori(options(), config_text=zones())
-    ENV['s'].start()
+    milterfix.start(ENV, 'test_screen', options, config_text=zones())
 
 
 def teardown():
-    try:
-        if 's' in ENV:
-            ENV['s'].stop()
-    finally:
-        if 'knot' in ENV:
-            ENV['knot'].stop()
-        shutil.rmtree(ENV['dir'], ignore_errors=True)
+    milterfix.stop(ENV)
 
 
 COUNTER = [0]
