@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "milter/log.h"
 #include "milter/screen.h"
 
 struct screen_slot {
@@ -108,12 +107,8 @@ screen_finish(struct screen *sc, const struct timespec *deadline)
 			    "out of memory");
 		}
 		s->done = true;
+		/* dnsbl.c has logged refused and non-127 answers. */
 		dnsbl_free(&s->q);
-		if (s->res.status == DNSBL_REFUSED)
-			log_msg(LOG_WARNING,
-			    "dnsbl %s refused the query (code %s): not "
-			    "counted as a listing",
-			    s->zone.zone, s->res.code);
 	}
 }
 

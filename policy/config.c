@@ -267,13 +267,13 @@ config_parse_dnsbl_check(
 {
 	enum dnsbl_subject subject;
 
-	(void)result;
 	if (dnsbl_subject_parse(value, &subject) < 0)
 		return config_value_error(cfg, opt->name,
 		    "\"%s\": want client_ip, helo, mail_from, from or iprev",
 		    value);
-	*(char **)result = strdup(value);
-	return *(char **)result != NULL ? 0 : -1;
+	/* libconfuse copies the value it is handed. */
+	*(const char **)result = value;
+	return 0;
 }
 
 /* config_parse_dnsbl_timeout - milliseconds, 100..60000 */
@@ -304,8 +304,9 @@ config_parse_dnsbl_action(
 		return config_value_error(cfg, opt->name,
 		    "\"%s\": want accept, tag, quarantine, tempfail or reject",
 		    value);
-	*(char **)result = strdup(value);
-	return *(char **)result != NULL ? 0 : -1;
+	/* libconfuse copies the value it is handed. */
+	*(const char **)result = value;
+	return 0;
 }
 
 /* config_parse_dnsbl_meaning - printable text, bounded */
@@ -323,8 +324,9 @@ config_parse_dnsbl_meaning(
 			return config_value_error(
 			    cfg, opt->name, "holds control or non-ASCII bytes");
 	}
-	*(char **)result = strdup(value);
-	return *(char **)result != NULL ? 0 : -1;
+	/* libconfuse copies the value it is handed. */
+	*(const char **)result = value;
+	return 0;
 }
 
 /* config_parse_dnsbl_refused - one refused range */
@@ -346,8 +348,9 @@ config_parse_dnsbl_refused(
 		free(why);
 		return -1;
 	}
-	*(char **)result = strdup(value);
-	return *(char **)result != NULL ? 0 : -1;
+	/* libconfuse copies the value it is handed. */
+	*(const char **)result = value;
+	return 0;
 }
 
 static cfg_opt_t config_dnsbl_code_opts[] = {
