@@ -299,6 +299,8 @@ filter_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 			return session_fail(s, "connect", "out of memory");
 		/* RFC 5782 2.1: the client address, asked at once. */
 		screen_start(s->screen, DNSBL_CLIENT_IP, s->ip);
+		screen_match(
+		    s->screen, CONFIG_FIELD_CLIENT_IP, s->ip, &s->addr);
 	}
 	log_msg(LOG_INFO, "%s: connect client=%s host=%s%s", s->sid, s->ip,
 	    s->host, s->trusted ? " trusted=yes" : "");
@@ -452,8 +454,14 @@ filter_envfrom(SMFICTX *ctx, char **argv)
 	if (inbound(s)) {
 		char domain[ADDRESS_DOMAIN_SIZE];
 
-		if (!s->helo_bad)
+		if (!s->helo_bad) {
 			screen_start(s->screen, DNSBL_HELO, s->helo);
+			screen_match(
+			    s->screen, CONFIG_FIELD_HELO, s->helo, NULL);
+		}
+		if (!m->from_bad && !m->from_null)
+			screen_match(
+			    s->screen, CONFIG_FIELD_MAIL_FROM, m->from, NULL);
 		if (!m->from_bad && !m->from_null &&
 		    address_domain(m->from, domain, sizeof(domain)) == 1)
 			screen_start(s->screen, DNSBL_MAIL_FROM, domain);
@@ -581,6 +589,9 @@ log_summary(struct session *s, const char *stage)
 		screen_log(s->screen, bl, sizeof(bl));
 		if (bl[0] != '\0')
 			APPEND(" dnsbl=%s", bl);
+		screen_list_log(s->screen, bl, sizeof(bl));
+		if (bl[0] != '\0')
+			APPEND(" list=%s", bl);
 	}
 	if (m->cr_done && m->cr.signature != NULL)
 		APPEND(" signed=%s", m->cr.sign_domain);
@@ -595,8 +606,13 @@ log_summary(struct session *s, const char *stage)
 		APPEND(" cause=%s", verdict_check_name(m->v.cause));
 	if (m->v.tag)
 		APPEND(" tag=yes");
+	if (m->v.whitelisted)
+		APPEND(" whitelisted=yes");
+	/* What shadow rules, or rules a whitelist overrode, would do. */
 	if (m->v.would != m->v.action)
-		APPEND(" dry_run=%s cause=%s", verdict_action_name(m->v.would),
+		APPEND(" %s=%s cause=%s",
+		    m->v.whitelisted ? "would" : "dry_run",
+		    verdict_action_name(m->v.would),
 		    verdict_check_name(m->v.would_cause));
 	APPEND(" stage=%s", stage);
 #undef APPEND
@@ -674,6 +690,10 @@ filter_header(SMFICTX *ctx, char *name, char *value)
 	/* A failure marks the content failed: tempfail at end of message. */
 	if (s->m.content != NULL)
 		(void)content_header(s->m.content, name, value);
+	if (inbound(s) && strcasecmp(name, "From") == 0)
+		screen_match(s->screen, CONFIG_FIELD_FROM, value, NULL);
+	else if (inbound(s) && strcasecmp(name, "Subject") == 0)
+		screen_match(s->screen, CONFIG_FIELD_SUBJECT, value, NULL);
 	if (strcasecmp(name, "Authentication-Results") != 0)
 		return ok;
 	s->m.ar_seen++;
@@ -821,7 +841,8 @@ add_tag(SMFICTX *ctx, struct session *s)
 
 			if (l[i].action == ACTION_TAG && !l[i].dry_run)
 				snprintf(value + len, sizeof(value) - len,
-				    "%sdnsbl=%s", len > 0 ? " " : "",
+				    "%s%s=%s", len > 0 ? " " : "",
+				    verdict_check_name(l[i].check),
 				    l[i].source);
 		}
 	}
@@ -843,6 +864,11 @@ add_dnsbl_headers(SMFICTX *ctx, struct session *s)
 	for (i = 0; screen_header(s->screen, i, value, sizeof(value)); i++) {
 		if (smfi_addheader(ctx, "X-Sakimori-DNSBL", value) !=
 		    MI_SUCCESS)
+			return -1;
+	}
+	for (i = 0; screen_list_header(s->screen, i, value, sizeof(value));
+	     i++) {
+		if (smfi_addheader(ctx, "X-Sakimori-List", value) != MI_SUCCESS)
 			return -1;
 	}
 	return 0;
@@ -949,8 +975,11 @@ filter_eom(SMFICTX *ctx)
 		return eom_fail(s, "DKIM or DMARC evaluation failed");
 	if (inbound(s)) {
 		screen_start(s->screen, DNSBL_FROM, m->cr.from_domain);
-		if (s->iprev_done && s->iprev_out.result == RESULT_PASS)
+		if (s->iprev_done && s->iprev_out.result == RESULT_PASS) {
 			screen_start(s->screen, DNSBL_IPREV, s->iprev_out.name);
+			screen_match(s->screen, CONFIG_FIELD_IPREV,
+			    s->iprev_out.name, NULL);
+		}
 		decide(s);
 		if (m->v.action == ACTION_TEMPFAIL ||
 		    m->v.action == ACTION_REJECT) {

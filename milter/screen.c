@@ -15,7 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "lists/address.h"
+#include "milter/log.h"
 #include "milter/screen.h"
 
 struct screen_slot {
@@ -27,10 +30,18 @@ struct screen_slot {
 	bool dry_run;		 /* the zone only logs */
 };
 
+struct screen_listhit {
+	bool hit;	   /* the list matched */
+	unsigned field;	   /* in which field */
+	struct list_hit h; /* the entry (borrowed from the snapshot) */
+};
+
 struct screen {
-	struct dns_resolver *dns; /* resolver, borrowed */
-	struct screen_slot *slot; /* one per zone, config order */
-	size_t count;		  /* entries in slot */
+	const struct config *cfg;  /* lists and zones, borrowed */
+	struct screen_listhit *lh; /* one per list, config order */
+	struct dns_resolver *dns;  /* resolver, borrowed */
+	struct screen_slot *slot;  /* one per zone, config order */
+	size_t count;		   /* entries in slot */
 };
 
 /* screen_new - the zones of a configuration, nothing asked yet */
@@ -41,14 +52,19 @@ screen_new(const struct config *cfg, struct dns_resolver *dns, int *oom)
 	size_t i;
 
 	*oom = 0;
-	if (cfg->dnsbl_count == 0)
+	if (cfg->dnsbl_count == 0 && cfg->list_count == 0)
 		return NULL;
 	if ((sc = calloc(1, sizeof(*sc))) == NULL ||
-	    (sc->slot = calloc(cfg->dnsbl_count, sizeof(*sc->slot))) == NULL) {
+	    (sc->slot = calloc(cfg->dnsbl_count + 1, sizeof(*sc->slot))) ==
+		NULL ||
+	    (sc->lh = calloc(cfg->list_count + 1, sizeof(*sc->lh))) == NULL) {
+		if (sc != NULL)
+			free(sc->slot);
 		free(sc);
 		*oom = 1;
 		return NULL;
 	}
+	sc->cfg = cfg;
 	sc->dns = dns;
 	sc->count = cfg->dnsbl_count;
 	for (i = 0; i < sc->count; i++) {
@@ -129,6 +145,134 @@ screen_new_message(struct screen *sc)
 		s->asked = s->done = false;
 		memset(&s->res, 0, sizeof(s->res));
 	}
+	for (i = 0; i < sc->cfg->list_count; i++) {
+		if (sc->lh[i].field != CONFIG_FIELD_CLIENT_IP)
+			memset(&sc->lh[i], 0, sizeof(sc->lh[i]));
+	}
+}
+
+/* screen_addr_spec - the addr-spec of a From value: <...> or the value */
+static void
+screen_addr_spec(const char *value, char *buf, size_t size)
+{
+	const char *lt = strrchr(value, '<'), *gt;
+	size_t len;
+
+	if (lt != NULL && (gt = strchr(lt, '>')) != NULL) {
+		value = lt + 1;
+		len = (size_t)(gt - value);
+	} else {
+		while (*value == ' ' || *value == '\t')
+			value++;
+		len = strcspn(value, " \t\r\n");
+	}
+	if (len >= size)
+		len = size - 1;
+	memcpy(buf, value, len);
+	buf[len] = '\0';
+}
+
+/* screen_match - match one field against every list that looks at it */
+void
+screen_match(struct screen *sc, unsigned field, const char *value,
+    const struct cidr_addr *addr)
+{
+	const struct config_list *l;
+	char spec[1024], domain[ADDRESS_DOMAIN_SIZE];
+	const char *v;
+	time_t now = time(NULL);
+	size_t i;
+	int r;
+
+	if (sc == NULL)
+		return;
+	for (i = 0; i < sc->cfg->list_count; i++) {
+		l = &sc->cfg->lists[i];
+		if ((l->fields & field) == 0 || sc->lh[i].hit)
+			continue;
+		if (l->kind == LIST_KIND_IP) {
+			if (addr == NULL)
+				continue;
+			r = list_match_ip(l->snap, addr, now, &sc->lh[i].h);
+		} else {
+			if (value == NULL || *value == '\0')
+				continue;
+			v = value;
+			if (field == CONFIG_FIELD_FROM &&
+			    l->kind != LIST_KIND_PATTERN) {
+				screen_addr_spec(value, spec, sizeof(spec));
+				v = spec;
+			}
+			if (l->kind == LIST_KIND_DOMAIN &&
+			    (field == CONFIG_FIELD_MAIL_FROM ||
+				field == CONFIG_FIELD_FROM)) {
+				if (address_domain(v, domain, sizeof(domain)) !=
+				    1)
+					continue;
+				v = domain;
+			}
+			r = list_match(l->snap, v, now, &sc->lh[i].h);
+		}
+		if (r < 0)
+			log_msg(LOG_WARNING,
+			    "list %s: a pattern hit its match limit on %s; "
+			    "not counted as a hit",
+			    l->name, config_field_name(field));
+		if (r == 1) {
+			sc->lh[i].hit = true;
+			sc->lh[i].field = field;
+		}
+	}
+}
+
+/* screen_list_header - the i-th X-Sakimori-List value of lists hit */
+int
+screen_list_header(const struct screen *sc, size_t i, char *buf, size_t size)
+{
+	const struct screen_listhit *h;
+	size_t k, seen = 0;
+
+	if (sc == NULL)
+		return 0;
+	for (k = 0; k < sc->cfg->list_count; k++) {
+		h = &sc->lh[k];
+		if (!h->hit || seen++ != i)
+			continue;
+		snprintf(buf, size, "%s field=%s entry=%s%s%s%s",
+		    sc->cfg->lists[k].name, config_field_name(h->field),
+		    h->h.entry, h->h.reason[0] != '\0' ? " (" : "", h->h.reason,
+		    h->h.reason[0] != '\0' ? ")" : "");
+		/* Entries and reasons are the list maintainer's text. */
+		for (char *p = buf; *p != '\0'; p++) {
+			if ((unsigned char)*p < 0x20 ||
+			    (unsigned char)*p >= 0x7f)
+				*p = '?';
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* screen_list_log - "name:field:entry,..." for lists hit, or "" */
+void
+screen_list_log(const struct screen *sc, char *buf, size_t size)
+{
+	char esc[300];
+	size_t k, len = 0;
+
+	if (size == 0)
+		return;
+	buf[0] = '\0';
+	for (k = 0; sc != NULL && k < sc->cfg->list_count && len + 1 < size;
+	     k++) {
+		if (!sc->lh[k].hit)
+			continue;
+		snprintf(buf + len, size - len, "%s%s:%s:%s",
+		    len > 0 ? "," : "", sc->cfg->lists[k].name,
+		    config_field_name(sc->lh[k].field),
+		    log_escape(sc->lh[k].h.entry, esc, sizeof(esc)));
+		len = strlen(buf);
+	}
 }
 
 /* screen_listings - the listings found, for the verdict */
@@ -141,10 +285,25 @@ screen_listings(const struct screen *sc, bool all_dry_run,
 
 	if (sc == NULL)
 		return 0;
+	for (i = 0; i < sc->cfg->list_count && n < max; i++) {
+		const struct config_list *l = &sc->cfg->lists[i];
+
+		if (!sc->lh[i].hit)
+			continue;
+		out[n].check = CHECK_LIST;
+		out[n].action = l->action;
+		out[n].dry_run = all_dry_run || l->dry_run;
+		out[n].source = l->name;
+		out[n].detail = sc->lh[i].h.reason[0] != '\0'
+		    ? sc->lh[i].h.reason
+		    : sc->lh[i].h.entry;
+		n++;
+	}
 	for (i = 0; i < sc->count && n < max; i++) {
 		s = &sc->slot[i];
 		if (!s->done || s->res.status != DNSBL_LISTED)
 			continue;
+		out[n].check = CHECK_DNSBL;
 		out[n].action = s->res.action;
 		out[n].dry_run = all_dry_run || s->dry_run;
 		out[n].source = s->zone.zone;
@@ -213,6 +372,7 @@ screen_free(struct screen **scp)
 	for (i = 0; i < sc->count; i++)
 		dnsbl_free(&sc->slot[i].q);
 	free(sc->slot);
+	free(sc->lh);
 	free(sc);
 	*scp = NULL;
 }

@@ -1,6 +1,6 @@
 /*
  * NAME
- *	screen - the DNSBL and RHSBL zones of one SMTP session
+ *	screen - the DNSBL/RHSBL zones and local lists of one SMTP session
  * SUMMARY
  *	Starts each configured zone's query as soon as its subject is known
  *	(the client address at connect, HELO and MAIL FROM at MAIL, the
@@ -8,6 +8,8 @@
  *	answers when the verdict needs them, and turns listings into
  *	verdict listings, header fields and log text.
  * DESCRIPTION
+ *	Local lists (list "NAME" sections, compiled at load) are matched
+ *	as each field arrives (screen_match); a list reports its first hit.
  *	Zones come from the configuration (dnsbl "ZONE" sections) in file
  *	order. A zone whose answer is a listing acts with the action of
  *	the matching code row; refused codes and DNS trouble never act
@@ -27,6 +29,7 @@
 #include <time.h>
 
 #include "milter/dns.h"
+#include "lists/cidr.h"
 #include "milter/dnsbl.h"
 #include "policy/config.h"
 #include "policy/verdict.h"
@@ -59,6 +62,25 @@ void screen_start(
  */
 void screen_finish(struct screen *sc, const struct timespec *deadline);
 
+/*
+ * screen_match - match one field against every local list that looks at
+ * it (first hit per list kept)
+ *	field: one enum config_list_field bit
+ *	value: the field as received: the HELO name, the MAIL FROM address
+ *	    (no brackets), the From or Subject header value, the iprev name
+ *	addr: the client address, for CONFIG_FIELD_CLIENT_IP
+ */
+void screen_match(struct screen *sc, unsigned field, const char *value,
+    const struct cidr_addr *addr);
+
+/*
+ * screen_list_header - the i-th X-Sakimori-List value of lists hit:
+ * "NAME field=FIELD entry=ENTRY (reason)"
+ * Returns 1 with the value in buf, 0 when there is no i-th hit.
+ */
+int screen_list_header(
+    const struct screen *sc, size_t i, char *buf, size_t size);
+
 /* screen_new_message - forget every result but the client address's */
 void screen_new_message(struct screen *sc);
 
@@ -84,6 +106,9 @@ int screen_header(const struct screen *sc, size_t i, char *buf, size_t size);
  * plain "not listed" (buf "" when there are none)
  */
 void screen_log(const struct screen *sc, char *buf, size_t size);
+
+/* screen_list_log - "name:field:entry,..." for lists hit, or "" */
+void screen_list_log(const struct screen *sc, char *buf, size_t size);
 
 /* screen_free - cancel queries, free (NULL is fine), set *sc to NULL */
 void screen_free(struct screen **sc);

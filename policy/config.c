@@ -44,6 +44,7 @@
 #include "lists/cidr.h"
 #include "lists/domain.h"
 #include "policy/config.h"
+#include "lists/list.h"
 #include "policy/dnsbl_map.h"
 #include "policy/keytable.h"
 #include "policy/config_schema.h"
@@ -458,6 +459,298 @@ config_dnsbl_free(struct config *c)
 	c->dnsbl_count = 0;
 }
 
+/*
+ * Local lists: titled sections, any number of them.
+ *
+ *	list "blocked" {
+ *		kind = ip		# ip domain address pattern
+ *		file = "/etc/sakimori/lists/blocked"
+ *		fields = {client_ip}	# see config_list_fields
+ *		action = reject		# accept = whitelist
+ *		dry_run = false
+ *	}
+ *
+ * The file is read and compiled (lists/list.h) when the configuration
+ * is loaded: a bad line stops the start or the reload with its line.
+ */
+#define CONFIG_LIST_FILE_MAX (512u << 20) /* bytes of one list file */
+
+static void config_write_quoted(FILE *fp, const char *s);
+
+static const struct {
+	const char *name; /* config word */
+	unsigned bit;	  /* enum config_list_field */
+} config_list_fields[] = {
+	{ "client_ip", CONFIG_FIELD_CLIENT_IP },
+	{ "helo", CONFIG_FIELD_HELO },
+	{ "mail_from", CONFIG_FIELD_MAIL_FROM },
+	{ "from", CONFIG_FIELD_FROM },
+	{ "subject", CONFIG_FIELD_SUBJECT },
+	{ "iprev", CONFIG_FIELD_IPREV },
+};
+
+/* config_field_bit - the bit of a field word, 0 if unknown */
+static unsigned
+config_field_bit(const char *word)
+{
+	size_t i;
+
+	for (i = 0;
+	     i < sizeof(config_list_fields) / sizeof(config_list_fields[0]);
+	     i++) {
+		if (strcmp(word, config_list_fields[i].name) == 0)
+			return config_list_fields[i].bit;
+	}
+	return 0;
+}
+
+/* config_field_name - the word of a field bit */
+const char *
+config_field_name(unsigned bit)
+{
+	size_t i;
+
+	for (i = 0;
+	     i < sizeof(config_list_fields) / sizeof(config_list_fields[0]);
+	     i++) {
+		if (config_list_fields[i].bit == bit)
+			return config_list_fields[i].name;
+	}
+	return "?";
+}
+
+/* config_parse_list_kind - ip, domain, address or pattern */
+static int
+config_parse_list_kind(
+    cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	enum list_kind kind;
+
+	if (list_kind_parse(value, &kind) < 0)
+		return config_value_error(cfg, opt->name,
+		    "\"%s\": want ip, domain, address or pattern", value);
+	*(const char **)result = value;
+	return 0;
+}
+
+/* config_parse_list_field - one field word */
+static int
+config_parse_list_field(
+    cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	if (config_field_bit(value) == 0)
+		return config_value_error(cfg, opt->name,
+		    "\"%s\": want client_ip, helo, mail_from, from, subject "
+		    "or iprev",
+		    value);
+	*(const char **)result = value;
+	return 0;
+}
+
+/* config_parse_list_file - an absolute path */
+static int
+config_parse_list_file(
+    cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	if (value[0] != '/')
+		return config_value_error(
+		    cfg, opt->name, "\"%s\": must be an absolute path", value);
+	*(const char **)result = value;
+	return 0;
+}
+
+static cfg_opt_t config_list_opts[] = {
+	CFG_STR_CB("kind", "ip", CFGF_NONE, config_parse_list_kind),
+	CFG_STR_CB("file", "", CFGF_NONE, config_parse_list_file),
+	CFG_STR_LIST_CB("fields", "{}", CFGF_NONE, config_parse_list_field),
+	CFG_STR_CB("action", "tag", CFGF_NONE, config_parse_dnsbl_action),
+	CFG_BOOL("dry_run", cfg_false, CFGF_NONE),
+	CFG_END(),
+};
+
+/* config_list_fields_ok - which fields each kind can look at */
+static const char *
+config_list_fields_ok(enum list_kind kind, unsigned fields)
+{
+	if (fields == 0)
+		return "no fields: set fields = {...}";
+	switch (kind) {
+	case LIST_KIND_IP:
+		return fields == CONFIG_FIELD_CLIENT_IP
+		    ? NULL
+		    : "an ip list applies to client_ip only";
+	case LIST_KIND_DOMAIN:
+	case LIST_KIND_ADDRESS:
+		return (fields &
+			   (CONFIG_FIELD_CLIENT_IP | CONFIG_FIELD_SUBJECT)) != 0
+		    ? "domain and address lists apply to helo, mail_from, "
+		      "from and iprev"
+		    : NULL;
+	case LIST_KIND_PATTERN:
+		return (fields & CONFIG_FIELD_CLIENT_IP) != 0
+		    ? "pattern lists apply to names and text, not client_ip"
+		    : NULL;
+	}
+	return NULL;
+}
+
+/* config_read_list_file - a whole list file, bounded (caller frees) */
+static char *
+config_read_list_file(const char *path, size_t *len_r, char **why_r)
+{
+	struct stat st;
+	char *buf = NULL;
+	FILE *fp;
+	size_t got;
+
+	if ((fp = fopen(path, "re")) == NULL)
+		goto fail;
+	if (fstat(fileno(fp), &st) < 0)
+		goto fail;
+	if (!S_ISREG(st.st_mode) || (size_t)st.st_size > CONFIG_LIST_FILE_MAX) {
+		if (asprintf(why_r, "%s: not a regular file of at most %u MB",
+			path, CONFIG_LIST_FILE_MAX >> 20) < 0)
+			*why_r = NULL;
+		fclose(fp);
+		return NULL;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+		goto fail;
+	got = fread(buf, 1, (size_t)st.st_size, fp);
+	if (ferror(fp))
+		goto fail;
+	buf[got] = '\0';
+	fclose(fp);
+	*len_r = got;
+	return buf;
+fail:
+	if (asprintf(why_r, "%s: %s", path, strerror(errno)) < 0)
+		*why_r = NULL;
+	free(buf);
+	if (fp != NULL)
+		fclose(fp);
+	return NULL;
+}
+
+/* config_list_section - one list section: read and compile its file */
+static int
+config_list_section(cfg_t *sec, struct config_list *l, char **why_r)
+{
+	const char *title = cfg_title(sec), *bad;
+	char *text = NULL, *why = NULL;
+	size_t i, n, len = 0;
+
+	if ((l->name = strdup(title != NULL ? title : "")) == NULL)
+		return -1;
+	(void)list_kind_parse(cfg_getstr(sec, "kind"), &l->kind);
+	(void)verdict_action_parse(cfg_getstr(sec, "action"), &l->action);
+	l->dry_run = cfg_getbool(sec, "dry_run");
+	n = cfg_size(sec, "fields");
+	for (i = 0; i < n; i++)
+		l->fields |= config_field_bit(cfg_getnstr(sec, "fields", i));
+	if ((bad = config_list_fields_ok(l->kind, l->fields)) != NULL) {
+		if (asprintf(&why, "%s", bad) < 0)
+			why = NULL;
+		goto fail;
+	}
+	if (cfg_getstr(sec, "file")[0] == '\0') {
+		if (asprintf(&why, "no file: set file = \"/path\"") < 0)
+			why = NULL;
+		goto fail;
+	}
+	if ((l->file = strdup(cfg_getstr(sec, "file"))) == NULL)
+		return -1;
+	if ((text = config_read_list_file(l->file, &len, &why)) == NULL)
+		goto fail;
+	if (list_build(l->name, l->kind, text, len, 1, time(NULL), &l->snap,
+		&why) != 0)
+		goto fail;
+	free(text);
+	return 0;
+fail:
+	if (asprintf(why_r, "\"%s\" (line %d): %s", l->name, sec->line,
+		why != NULL ? why : "out of memory") < 0)
+		*why_r = NULL;
+	free(why);
+	free(text);
+	return -1;
+}
+
+/* config_lists_from_cfg - every list section */
+static int
+config_lists_from_cfg(cfg_t *cfg, struct config *c, char **why_r)
+{
+	size_t i, n = cfg_size(cfg, "list");
+
+	if (n == 0)
+		return 0;
+	if ((c->lists = calloc(n, sizeof(*c->lists))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		c->list_count = i + 1;
+		if (config_list_section(
+			cfg_getnsec(cfg, "list", i), &c->lists[i], why_r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* config_lists_free - the lists of a config */
+static void
+config_lists_free(struct config *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->list_count; i++) {
+		free(c->lists[i].name);
+		free(c->lists[i].file);
+		list_free(&c->lists[i].snap);
+	}
+	free(c->lists);
+	c->lists = NULL;
+	c->list_count = 0;
+}
+
+/* config_lists_dump - the list sections, in file syntax */
+static void
+config_lists_dump(const struct config *cfg, FILE *fp)
+{
+	const struct config_list *l;
+	size_t i, j;
+	int first;
+
+	fputs("\n# Local lists (lists/FORMAT.md), any number; reloadable:\n"
+	      "# list \"blocked\" {\n"
+	      "#\tkind = ip\t\t# ip, domain, address, pattern\n"
+	      "#\tfile = \"/etc/sakimori/lists/blocked\"\n"
+	      "#\tfields = {client_ip}\t# client_ip, helo, mail_from, from, "
+	      "subject, iprev\n"
+	      "#\taction = reject\t\t# accept (whitelist), tag, quarantine, "
+	      "tempfail, reject\n"
+	      "#\tdry_run = false\n"
+	      "# }\n",
+	    fp);
+	for (i = 0; i < cfg->list_count; i++) {
+		l = &cfg->lists[i];
+		fputs("list ", fp);
+		config_write_quoted(fp, l->name);
+		fprintf(
+		    fp, " {\n\tkind = %s\n\tfile = ", list_kind_name(l->kind));
+		config_write_quoted(fp, l->file);
+		fputs("\n\tfields = {", fp);
+		for (j = 0, first = 1; j < 32; j++) {
+			if ((l->fields & (1u << j)) == 0)
+				continue;
+			fprintf(fp, "%s%s", first ? "" : ", ",
+			    config_field_name(1u << j));
+			first = 0;
+		}
+		fprintf(fp, "}\n\taction = %s\n\tdry_run = %s\n}\n",
+		    verdict_action_name(l->action),
+		    l->dry_run ? "true" : "false");
+	}
+}
+
 /* config_build_opts - libconfuse options from the schema, then sections */
 static cfg_opt_t *
 config_build_opts(void)
@@ -465,7 +758,7 @@ config_build_opts(void)
 	cfg_opt_t *opts, *opt;
 	size_t i;
 
-	opts = calloc(config_schema_count + 2, sizeof(*opts));
+	opts = calloc(config_schema_count + 3, sizeof(*opts));
 	if (opts == NULL)
 		return NULL;
 	for (i = 0; i < config_schema_count; i++) {
@@ -507,9 +800,13 @@ config_build_opts(void)
 		cfg_opt_t sec = CFG_SEC("dnsbl", config_dnsbl_opts,
 		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES);
 
+		cfg_opt_t lsec = CFG_SEC("list", config_list_opts,
+		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES);
+
 		opts[config_schema_count] = sec;
+		opts[config_schema_count + 1] = lsec;
 	}
-	/* opts[config_schema_count + 1] stays zero: CFG_END(). */
+	/* opts[config_schema_count + 2] stays zero: CFG_END(). */
 	return opts;
 }
 
@@ -785,6 +1082,9 @@ config_from_cfg(cfg_t *cfg, const char *path, struct config **cfg_r,
 	config_empty_to_null(&c->dkim_keytable);
 	*key_r = "dnsbl";
 	if (config_dnsbl_from_cfg(cfg, c, why_r) < 0)
+		goto fail;
+	*key_r = "list";
+	if (config_lists_from_cfg(cfg, c, why_r) < 0)
 		goto fail;
 	*key_r = NULL;
 	/* Keys are read and checked now: a bad key fails start or reload. */
@@ -1300,6 +1600,7 @@ config_dump(const struct config *cfg, FILE *fp)
 		fputc('\n', fp);
 	}
 	config_dnsbl_dump(cfg, fp);
+	config_lists_dump(cfg, fp);
 	if (fflush(fp) != 0 || ferror(fp))
 		return -1;
 	return 0;
@@ -1355,6 +1656,7 @@ config_free(struct config **cfg)
 	free(c->dkim_keytable);
 	keytable_free(&c->keytable);
 	config_dnsbl_free(c);
+	config_lists_free(c);
 	config_free_list(c->debug, c->debug_count);
 	config_free_list(c->dkim_sign_headers, c->dkim_sign_header_count);
 	free(c);

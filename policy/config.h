@@ -28,6 +28,7 @@
 #include <stdio.h>
 
 #include "lists/cidr.h"
+#include "lists/list.h"
 #include "policy/dnsbl_map.h"
 #include "policy/keytable.h"
 #include "policy/verdict.h"
@@ -41,6 +42,30 @@ struct config_dnsbl {
 	bool dry_run;		    /* log what would happen, do nothing */
 	struct dnsbl_map *map;	    /* return codes -> meaning, action */
 };
+
+/* Fields a local list can look at (bits). */
+enum config_list_field {
+	CONFIG_FIELD_CLIENT_IP = 1u << 0, /* the client address */
+	CONFIG_FIELD_HELO = 1u << 1,	  /* the HELO name */
+	CONFIG_FIELD_MAIL_FROM = 1u << 2, /* the MAIL FROM address */
+	CONFIG_FIELD_FROM = 1u << 3,	  /* the From header address */
+	CONFIG_FIELD_SUBJECT = 1u << 4,	  /* the Subject header */
+	CONFIG_FIELD_IPREV = 1u << 5,	  /* the iprev-confirmed name */
+};
+
+/* One local list (a list "NAME" { ... } section), compiled. */
+struct config_list {
+	char *name;		    /* list name */
+	enum list_kind kind;	    /* ip, domain, address, pattern */
+	char *file;		    /* where it was read from */
+	unsigned fields;	    /* enum config_list_field bits */
+	enum action action;	    /* what a hit does; accept: whitelist */
+	bool dry_run;		    /* log what would happen, do nothing */
+	struct list_snapshot *snap; /* the compiled list (immutable) */
+};
+
+/* config_field_name - "client_ip", ... for one field bit */
+const char *config_field_name(unsigned bit);
 
 struct config {
 	char *path;		  /* file loaded, NULL for embedded defaults */
@@ -71,6 +96,8 @@ struct config {
 	struct keytable *keytable;     /* dkim_keytable loaded, or NULL */
 	struct config_dnsbl *dnsbl;    /* DNSBL/RHSBL zones, in file order */
 	size_t dnsbl_count;	       /* entries in dnsbl */
+	struct config_list *lists;     /* local lists, in file order */
+	size_t list_count;	       /* entries in lists */
 	bool dmarc;		       /* evaluate DMARC (RFC 7489) */
 	bool log_stderr;	       /* also log to stderr (foreground) */
 	char **debug;	    /* debug subsystems: dns, spf, iprev, milter */

@@ -40,6 +40,7 @@ static const char *const verdict_check_names[CHECK_COUNT] = {
 	[CHECK_DKIM] = "dkim",
 	[CHECK_DMARC] = "dmarc",
 	[CHECK_DNSBL] = "dnsbl",
+	[CHECK_LIST] = "list",
 };
 
 /* How a check is spelled in SMTP reply text. */
@@ -49,6 +50,7 @@ static const char *const verdict_check_labels[CHECK_COUNT] = {
 	[CHECK_DKIM] = "DKIM",
 	[CHECK_DMARC] = "DMARC",
 	[CHECK_DNSBL] = "DNSBL",
+	[CHECK_LIST] = "list",
 };
 
 /* verdict_policy_default - the defaults a careful postmaster would choose */
@@ -129,7 +131,8 @@ verdict_reply(const struct verdict_input *in, struct verdict *v)
 	/* Text is capped at VERDICT_TEXT_MAX bytes, below sizeof(v->text). */
 	size_t cap = VERDICT_TEXT_MAX + 1;
 
-	if (v->cause == CHECK_DNSBL && v->listing >= 0) {
+	if ((v->cause == CHECK_DNSBL || v->cause == CHECK_LIST) &&
+	    v->listing >= 0) {
 		const struct verdict_listing *l = &in->listing[v->listing];
 
 		/* RFC 5782 2.1: say which list, so the sender can look. */
@@ -197,7 +200,7 @@ verdict_weigh_listing(
 		return;
 	if (l->action > v->would) {
 		v->would = l->action;
-		v->would_cause = CHECK_DNSBL;
+		v->would_cause = l->check;
 	}
 	if (l->dry_run)
 		return;
@@ -205,7 +208,7 @@ verdict_weigh_listing(
 		v->tag = true;
 	if (l->action > v->action) {
 		v->action = l->action;
-		v->cause = CHECK_DNSBL;
+		v->cause = l->check;
 		v->listing = index;
 	}
 }
@@ -218,6 +221,7 @@ verdict_decide(const struct verdict_policy *policy,
 	const struct verdict_rule *rule;
 	enum result_code result;
 	size_t c;
+	int whitelist = -1;
 
 	memset(v, 0, sizeof(*v));
 	v->listing = -1;
@@ -226,10 +230,18 @@ verdict_decide(const struct verdict_policy *policy,
 	v->cause = CHECK_COUNT;
 	v->would_cause = CHECK_COUNT;
 
-	for (c = 0; c < in->listing_count && c < VERDICT_MAX_LISTINGS; c++)
-		verdict_weigh_listing(&in->listing[c], (int)c, v);
+	for (c = 0; c < in->listing_count && c < VERDICT_MAX_LISTINGS; c++) {
+		const struct verdict_listing *l = &in->listing[c];
+
+		verdict_weigh_listing(l, (int)c, v);
+		if (l->check == CHECK_LIST && l->action == ACTION_ACCEPT &&
+		    !l->dry_run && !v->whitelisted) {
+			v->whitelisted = true;
+			whitelist = (int)c;
+		}
+	}
 	for (c = 0; c < CHECK_COUNT; c++) {
-		if (!in->done[c] || c == CHECK_DNSBL)
+		if (!in->done[c] || c == CHECK_DNSBL || c == CHECK_LIST)
 			continue;
 		result = in->result[c];
 		/* XXX a result out of range is a caller bug: no rule applies. */
@@ -251,6 +263,13 @@ verdict_decide(const struct verdict_policy *policy,
 			v->action = rule->action;
 			v->cause = (enum check)c;
 		}
+	}
+	/* A whitelist beats every other verdict; "would" keeps the rest. */
+	if (v->whitelisted) {
+		v->action = ACTION_ACCEPT;
+		v->cause = CHECK_LIST;
+		v->listing = whitelist;
+		v->tag = false;
 	}
 	if (v->action == ACTION_TEMPFAIL || v->action == ACTION_REJECT)
 		verdict_reply(in, v);

@@ -37,6 +37,7 @@ enum check {
 	CHECK_DKIM,    /* DKIM: pass if any signature passes */
 	CHECK_DMARC,   /* DMARC of the From domain */
 	CHECK_DNSBL,   /* DNSBL/RHSBL listings: each zone's own action */
+	CHECK_LIST,    /* local list hits: each list's own action */
 	CHECK_COUNT    /* number of checks; not a check */
 };
 
@@ -72,7 +73,9 @@ struct verdict_policy {
 
 /* A listing (DNSBL zone, later a local list) that carries its action. */
 struct verdict_listing {
-	enum action action; /* what the listing does */
+	enum check check;   /* CHECK_DNSBL or CHECK_LIST */
+	enum action action; /* what the listing does; a local list's
+			       accept whitelists the message */
 	bool dry_run;	    /* log what would happen, do nothing */
 	const char *source; /* zone or list name (borrowed) */
 	const char *detail; /* meaning, code (borrowed), or NULL */
@@ -95,7 +98,8 @@ struct verdict {
 	enum action would;	/* strongest action incl. dry-run rules */
 	enum check would_cause; /* chose "would"; CHECK_COUNT: none */
 	bool tag;		/* add the tag header (some live rule tags) */
-	int listing;		/* CHECK_DNSBL cause: index into listing */
+	int listing;		/* listing cause: index into listing */
+	bool whitelisted;	/* a live local list said accept */
 	char rcode[4];		/* SMTP code for tempfail/reject, else "" */
 	char xcode[16];		/* enhanced status code */
 	char text[512];		/* reply text, plain ASCII, no CR/LF */

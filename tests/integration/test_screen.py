@@ -177,6 +177,122 @@ def test_dns_down_is_no_listing():
     check(s.running(), 'shared daemon still running')
 
 
+# -- local lists ---------------------------------------------------------------
+
+LISTS_CONFIG = '''
+list "partners" {
+	kind = domain
+	file = "%(partners)s"
+	fields = {mail_from}
+	action = accept
+}
+list "blocked" {
+	kind = ip
+	file = "%(blocked)s"
+	fields = {client_ip}
+	action = reject
+}
+list "phish" {
+	kind = pattern
+	file = "%(phish)s"
+	fields = {subject}
+	action = tag
+}
+'''
+
+
+def list_files():
+    """list_files - the test lists, written to the work directory"""
+    files = {
+        'blocked': '# infected hosts\n192.0.2.50 infected host\n'
+                   '198.51.100.0/24\n',
+        'partners': '.partner.test our partner\n',
+        'phish': '/urgent.*password/i phishing subject\n'
+                 '/(a+)+$/ catastrophic backtracking\n',
+    }
+    paths = {}
+    for name, text in files.items():
+        paths[name] = os.path.join(ENV['dir'], name + '.list')
+        with open(paths[name], 'w') as f:
+            f.write(text)
+    return paths
+
+
+def send_subject(s, ip, sender, subject):
+    COUNTER[0] += 1
+    qid = 'LS%d' % COUNTER[0]
+    c = MilterClient('127.0.0.1', s.port, timeout=30)
+    try:
+        c.negotiate()
+        c.connect('[%s]' % ip, ip)
+        c.helo('pass.spf.test')
+        out = c.message(sender, [RCPT], headers=[('From', 'x@pass.spf.test'),
+                                                 ('Subject', subject)],
+                        body=b'hello\r\n', mail_macros={'i': qid})
+        out['qid'] = qid
+        return out
+    finally:
+        c.close()
+
+
+def rcpt_text(out):
+    return out['rcpts'][0][1] if out['rcpts'] else out['text']
+
+
+def test_local_lists():
+    paths = list_files()
+    with Sakimori(options(), config_text=LISTS_CONFIG % paths) as s:
+        # Blocked address: refused at RCPT, the list and reason named.
+        out = send_subject(s, '192.0.2.50', '<a@pass.spf.test>', 'hi')
+        check_eq(out['stage'], 'rcpt', 'blocked client refused at')
+        text = rcpt_text(out)
+        check(text is not None and
+              text.startswith('550 5.7.1 Listed at blocked: infected host'),
+              'reply: got %r' % (text,))
+        # The whitelist beats the blacklist.
+        out = send_subject(s, '192.0.2.50', '<a@mail.partner.test>', 'hi')
+        check(out['stage'] == 'eom' and
+              out['action'] in ('accept', 'continue'),
+              'whitelisted sender: got %r, want accepted' %
+              ((out['stage'], out['action']),))
+        line = summary(s, out)
+        check('list=partners:mail_from:.partner.test,blocked:client_ip:'
+              '192.0.2.50' in line and ' action=accept' in line and
+              'whitelisted=yes would=reject cause=list' in line,
+              'log: got %r, want both hits, accept, and what the '
+              'blacklist would have done' % line)
+        # A pattern on the Subject tags, and says so.
+        out = send_subject(s, '192.0.2.10', '<a@pass.spf.test>',
+                           'URGENT: confirm your Password now')
+        check_eq(added(out, 'X-Sakimori-List'),
+                 ['phish field=subject entry=/urgent.*password/i '
+                  '(phishing subject)'], 'X-Sakimori-List')
+        check_eq(added(out, 'X-Sakimori-Tag'), ['list=phish'], 'tag')
+        # Catastrophic backtracking: stopped by the match limit.
+        out = send_subject(s, '192.0.2.10', '<a@pass.spf.test>',
+                           'a' * 40 + '!')
+        check(out['stage'] == 'eom', 'backtracking subject: got %r' %
+              ((out['stage'], out['action']),))
+        check(s.running(), 'sakimori alive after the backtracking pattern')
+        # A reload reads the lists again: the new content is live.
+        with open(paths['blocked'], 'w') as f:
+            f.write('192.0.2.51 moved\n')
+        rc, text = s.reload()
+        check_eq(rc, 0, 'reload (%s)' % text)
+        out = send_subject(s, '192.0.2.50', '<a@pass.spf.test>', 'hi')
+        check(out['stage'] == 'eom', 'after reload, 192.0.2.50: got %r' %
+              ((out['stage'], out['action']),))
+        # A bad line: the reload is refused with its line; the old list
+        # stays live.
+        with open(paths['blocked'], 'w') as f:
+            f.write('192.0.2.51\n192.0.2.1/8\n')
+        rc, text = s.reload()
+        check(rc != 0 and 'blocked:2: host bits set' in text,
+              'reload with a bad line: got %d %r' % (rc, text))
+        out = send_subject(s, '192.0.2.51', '<a@pass.spf.test>', 'hi')
+        check_eq(out['stage'], 'rcpt', 'old list still live: refused at')
+
+
 if __name__ == '__main__':
     run([
         test_client_listed_rejected_at_rcpt,
@@ -186,4 +302,5 @@ if __name__ == '__main__':
         test_rhsbl_mail_from_reject,
         test_dry_run_zone,
         test_dns_down_is_no_listing,
+        test_local_lists,
     ], time_limit=180, setup=setup, teardown=teardown)

@@ -1007,12 +1007,74 @@ test_dnsbl(void **state)
 	config_free(&cfg);
 }
 
+/* test_lists - list sections: compiled at load, errors, dump round trip */
+static void
+test_lists_sections(void **state)
+{
+	struct fixture *f = *state;
+	char listfile[600], conf[1400], dump[8192], path2[600];
+	struct config *cfg, *again;
+	struct list_hit hit;
+	struct cidr_addr a;
+	FILE *fp;
+
+	snprintf(listfile, sizeof(listfile), "%s/blocked.list", f->dir);
+	fp = fopen(listfile, "w");
+	assert_non_null(fp);
+	fputs("# test\n192.0.2.50 infected\n198.51.100.0/24\n", fp);
+	fclose(fp);
+	snprintf(conf, sizeof(conf),
+	    "list \"blocked\" {\n kind = ip\n file = \"%s\"\n"
+	    " fields = {client_ip}\n action = reject\n}\n",
+	    listfile);
+	cfg = load_ok("list", write_conf(f, conf), NULL, 0);
+	assert_int_equal(cfg->list_count, 1);
+	assert_string_equal(cfg->lists[0].name, "blocked");
+	assert_int_equal(cfg->lists[0].action, ACTION_REJECT);
+	assert_int_equal(cfg->lists[0].fields, CONFIG_FIELD_CLIENT_IP);
+	assert_int_equal(cidr_addr_parse("198.51.100.7", &a), 0);
+	assert_int_equal(list_match_ip(cfg->lists[0].snap, &a, 0, &hit), 1);
+	fp = fmemopen(dump, sizeof(dump), "w");
+	assert_non_null(fp);
+	assert_int_equal(config_dump(cfg, fp), 0);
+	fclose(fp);
+	snprintf(path2, sizeof(path2), "%s", write_conf(f, dump));
+	again = load_ok("list dump", path2, NULL, 0);
+	assert_int_equal(again->list_count, 1);
+	assert_int_equal(again->lists[0].kind, LIST_KIND_IP);
+	config_free(&again);
+	config_free(&cfg);
+	/* Errors: the field a kind cannot use, a bad kind, a bad line. */
+	snprintf(conf, sizeof(conf),
+	    "list \"x\" {\n kind = ip\n file = \"%s\"\n fields = {helo}\n"
+	    "}\n",
+	    listfile);
+	load_fail("ip list on helo", write_conf(f, conf), NULL, 0,
+	    "{F}: list: \"x\" (line 5): an ip list applies to client_ip "
+	    "only");
+	load_fail("bad kind", write_conf(f, "list \"x\" {\n kind = cidr\n}\n"),
+	    NULL, 0,
+	    "{F}:2: kind: \"cidr\": want ip, domain, address or pattern");
+	fp = fopen(listfile, "w");
+	assert_non_null(fp);
+	fputs("192.0.2.50\n10.0.0.1/8\n", fp);
+	fclose(fp);
+	snprintf(conf, sizeof(conf),
+	    "list \"blocked\" {\n kind = ip\n file = \"%s\"\n"
+	    " fields = {client_ip}\n}\n",
+	    listfile);
+	load_fail("bad list line", write_conf(f, conf), NULL, 0,
+	    "{F}: list: \"blocked\" (line 5): blocked:2: host bits set in "
+	    "\"10.0.0.1/8\"");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_dnsbl),
+		cmocka_unit_test(test_lists_sections),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_lists),
 		cmocka_unit_test(test_good_values),

@@ -425,18 +425,25 @@ test_listings(void **state)
 	(void)state;
 	verdict_policy_default(&policy);
 	memset(&in, 0, sizeof(in));
-	in.listing[0] = (struct verdict_listing){ ACTION_TAG, false, "pbl.test",
-		"dynamic" };
-	in.listing[1] = (struct verdict_listing){ ACTION_REJECT, true,
-		"shadow.test", "trial" };
+	in.listing[0] = (struct verdict_listing){ .check = CHECK_DNSBL,
+		.action = ACTION_TAG,
+		.source = "pbl.test",
+		.detail = "dynamic" };
+	in.listing[1] = (struct verdict_listing){ .check = CHECK_DNSBL,
+		.action = ACTION_REJECT,
+		.dry_run = true,
+		.source = "shadow.test",
+		.detail = "trial" };
 	in.listing_count = 2;
 	verdict_decide(&policy, &in, &v);
 	assert_int_equal(v.action, ACTION_TAG);
 	assert_true(v.tag);
 	assert_int_equal(v.would, ACTION_REJECT);
 	assert_int_equal(v.would_cause, CHECK_DNSBL);
-	in.listing[2] = (struct verdict_listing){ ACTION_REJECT, false,
-		"sbl.test", "spam source" };
+	in.listing[2] = (struct verdict_listing){ .check = CHECK_DNSBL,
+		.action = ACTION_REJECT,
+		.source = "sbl.test",
+		.detail = "spam source" };
 	in.listing_count = 3;
 	verdict_decide(&policy, &in, &v);
 	assert_int_equal(v.action, ACTION_REJECT);
@@ -451,6 +458,34 @@ test_listings(void **state)
 	assert_string_equal(v.rcode, "451");
 	assert_string_equal(v.text, "Listed at sbl.test; try again later");
 	assert_string_equal(verdict_check_name(CHECK_DNSBL), "dnsbl");
+	/* A local list saying accept whitelists: beats the reject above. */
+	in.listing[3] = (struct verdict_listing){ .check = CHECK_LIST,
+		.action = ACTION_ACCEPT,
+		.source = "partners",
+		.detail = "our partner" };
+	in.listing[2].action = ACTION_REJECT;
+	in.listing_count = 4;
+	verdict_decide(&policy, &in, &v);
+	assert_int_equal(v.action, ACTION_ACCEPT);
+	assert_true(v.whitelisted);
+	assert_int_equal(v.cause, CHECK_LIST);
+	assert_int_equal(v.listing, 3);
+	assert_false(v.tag);
+	assert_int_equal(v.would, ACTION_REJECT);
+	assert_string_equal(v.rcode, "");
+	/* A dry-run whitelist does not. */
+	in.listing[3].dry_run = true;
+	verdict_decide(&policy, &in, &v);
+	assert_int_equal(v.action, ACTION_REJECT);
+	assert_false(v.whitelisted);
+	/* A local list's reject names the list. */
+	in.listing[2] = (struct verdict_listing){ .check = CHECK_LIST,
+		.action = ACTION_REJECT,
+		.source = "blocked",
+		.detail = "infected host" };
+	verdict_decide(&policy, &in, &v);
+	assert_int_equal(v.cause, CHECK_LIST);
+	assert_string_equal(v.text, "Listed at blocked: infected host");
 }
 
 int
