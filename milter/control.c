@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "milter/control.h"
@@ -31,6 +32,8 @@
 #include "milter/filter.h"
 #include "milter/log.h"
 #include "milter/runtime.h"
+#include "lists/cidr.h"
+#include "lists/list.h"
 #include "policy/config.h"
 
 #define CONTROL_REQUEST_MAX 1024 /* bytes in one request line */
@@ -122,6 +125,143 @@ reply_stats(FILE *fp)
 	}
 }
 
+/* control_find_list - a list of the current configuration by name */
+static const struct config_list *
+control_find_list(const struct config *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->list_count; i++) {
+		if (strcmp(cfg->lists[i].name, name) == 0)
+			return &cfg->lists[i];
+	}
+	return NULL;
+}
+
+/* control_list_show - what a list holds */
+static int
+control_list_show(const struct config *cfg, const char *name, FILE *fp)
+{
+	const struct config_list *l = control_find_list(cfg, name);
+	char when[32];
+	time_t built;
+	unsigned bit;
+
+	if (l == NULL) {
+		fprintf(fp, "error: %s: no such list\n", name);
+		return -1;
+	}
+	built = list_built(l->snap);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&built));
+	fprintf(fp, "ok\nname %s\nkind %s\nfile %s\nfields", l->name,
+	    list_kind_name(l->kind), l->file);
+	for (bit = 1; bit != 0 && bit <= CONFIG_FIELD_IPREV; bit <<= 1) {
+		if ((l->fields & bit) != 0)
+			fprintf(fp, " %s", config_field_name(bit));
+	}
+	fprintf(fp,
+	    "\naction %s%s\nentries %zu\nversion %llu\nchecksum %s\n"
+	    "loaded %s\nmemory %zu\n",
+	    verdict_action_name(l->action), l->dry_run ? " (dry run)" : "",
+	    list_count(l->snap), (unsigned long long)list_version(l->snap),
+	    list_checksum(l->snap), when, list_memory(l->snap));
+	return 0;
+}
+
+/* control_list_test - which lists a value hits in a field, and why */
+static int
+control_list_test(
+    const struct config *cfg, const char *field, const char *value, FILE *fp)
+{
+	const struct config_list *l;
+	struct list_hit hit;
+	struct cidr_addr addr;
+	unsigned bit = 0, b;
+	size_t i;
+	int r;
+
+	for (b = 1; b != 0 && b <= CONFIG_FIELD_IPREV; b <<= 1) {
+		if (strcmp(config_field_name(b), field) == 0)
+			bit = b;
+	}
+	if (bit == 0) {
+		fprintf(fp,
+		    "error: %s: not a field (client_ip, helo, "
+		    "mail_from, from, subject, iprev)\n",
+		    field);
+		return -1;
+	}
+	if (bit == CONFIG_FIELD_CLIENT_IP &&
+	    cidr_addr_parse(value, &addr) < 0) {
+		fprintf(fp, "error: %s: not an IP address\n", value);
+		return -1;
+	}
+	fprintf(fp, "ok\n");
+	for (i = 0; i < cfg->list_count; i++) {
+		l = &cfg->lists[i];
+		if ((l->fields & bit) == 0)
+			continue;
+		if (l->kind == LIST_KIND_IP)
+			r = list_match_ip(l->snap, &addr, time(NULL), &hit);
+		else
+			r = list_match(l->snap, value, time(NULL), &hit);
+		if (r == 1)
+			fprintf(fp, "hit %s entry=%s line=%lu action=%s%s%s\n",
+			    l->name, hit.entry, hit.line,
+			    verdict_action_name(l->action),
+			    hit.reason[0] != '\0' ? " reason=" : "",
+			    hit.reason);
+		else
+			fprintf(
+			    fp, "%s %s\n", r < 0 ? "limit" : "miss", l->name);
+	}
+	return 0;
+}
+
+/*
+ * control_list - "show NAME", "test FIELD VALUE", "export NAME FORMAT"
+ * on the lists of the running configuration
+ */
+static int
+control_list(const char *args, FILE *fp)
+{
+	struct runtime *rt = runtime_acquire();
+	char verb[16], a[256], b[768];
+	const struct config_list *l;
+	enum list_format fmt;
+	int n, ret = -1;
+
+	a[0] = b[0] = '\0';
+	n = sscanf(args, "%15s %255s %767[^\n]", verb, a, b);
+	if (rt == NULL) {
+		fprintf(fp, "error: no configuration\n");
+	} else if (n >= 2 && strcmp(verb, "show") == 0) {
+		ret = control_list_show(rt->cfg, a, fp);
+	} else if (n == 3 && strcmp(verb, "test") == 0) {
+		ret = control_list_test(rt->cfg, a, b, fp);
+	} else if (n == 3 && strcmp(verb, "export") == 0) {
+		if ((l = control_find_list(rt->cfg, a)) == NULL)
+			fprintf(fp, "error: %s: no such list\n", a);
+		else if (list_format_parse(b, &fmt) < 0)
+			fprintf(fp, "error: %s: want plain or rbldnsd\n", b);
+		else {
+			fprintf(fp, "ok\n");
+			if (list_export(l->snap, fmt, time(NULL), fp) == 0)
+				ret = 0;
+			else
+				fprintf(fp,
+				    "error: %s cannot be written as %s\n", a,
+				    b);
+		}
+	} else {
+		fprintf(fp,
+		    "error: usage: list show NAME | list test FIELD "
+		    "VALUE | list export NAME plain|rbldnsd\n");
+	}
+	runtime_release(&rt);
+	return ret;
+}
+
 /* control_handle - answer one request line */
 int
 control_handle(const char *request, char **reply_r)
@@ -160,6 +300,8 @@ control_handle(const char *request, char **reply_r)
 			config_dump(rt->cfg, fp);
 			runtime_release(&rt);
 		}
+	} else if (strncmp(request, "list ", 5) == 0) {
+		ret = control_list(request + 5, fp);
 	} else if (strcmp(request, "version") == 0) {
 		fprintf(fp, "ok sakimori %s\n", SAKIMORI_VERSION);
 	} else if (strcmp(request, "ping") == 0) {

@@ -35,7 +35,12 @@ usage(void)
 	    "  stats    counters\n"
 	    "  config   the effective configuration\n"
 	    "  version  the daemon's version\n"
-	    "  ping     is the daemon there?\n");
+	    "  ping     is the daemon there?\n"
+	    "  list show NAME            a local list: size, version, "
+	    "checksum\n"
+	    "  list test FIELD VALUE     which lists VALUE hits in FIELD, "
+	    "and why\n"
+	    "  list export NAME plain|rbldnsd   the list, to share it\n");
 }
 
 /* send_request - one request, the whole reply into *reply_r */
@@ -98,7 +103,7 @@ main(int argc, char **argv)
 {
 	const char *socket_path = NULL, *config_path = NULL;
 	struct config *cfg = NULL;
-	char *error = NULL, *reply = NULL;
+	char *error = NULL, *reply = NULL, request[1024];
 	int c, ret;
 
 	while ((c = getopt(argc, argv, "c:hs:")) != -1) {
@@ -117,11 +122,27 @@ main(int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
-	if (argc - optind != 1) {
+	if (argc - optind >= 2 && strcmp(argv[optind], "list") == 0) {
+		/* list show NAME | test FIELD VALUE... | export NAME FMT */
+		size_t len = 0;
+		int i;
+
+		for (i = optind; i < argc; i++) {
+			if (len + strlen(argv[i]) + 2 > sizeof(request) ||
+			    strpbrk(argv[i], "\r\n") != NULL) {
+				fprintf(stderr,
+				    "sakimori-ctl: request too long "
+				    "or holds a line break\n");
+				return EX_USAGE;
+			}
+			len += (size_t)snprintf(request + len,
+			    sizeof(request) - len, "%s%s", len > 0 ? " " : "",
+			    argv[i]);
+		}
+	} else if (argc - optind != 1) {
 		usage();
 		return EX_USAGE;
-	}
-	if (strcmp(argv[optind], "reload") != 0 &&
+	} else if (strcmp(argv[optind], "reload") != 0 &&
 	    strcmp(argv[optind], "stats") != 0 &&
 	    strcmp(argv[optind], "config") != 0 &&
 	    strcmp(argv[optind], "version") != 0 &&
@@ -130,6 +151,8 @@ main(int argc, char **argv)
 		    argv[optind]);
 		usage();
 		return EX_USAGE;
+	} else {
+		snprintf(request, sizeof(request), "%s", argv[optind]);
 	}
 	if (socket_path == NULL) {
 		if (config_load(config_path, NULL, 0, &cfg, &error) != 0) {
@@ -139,7 +162,7 @@ main(int argc, char **argv)
 		}
 		socket_path = cfg->control_socket;
 	}
-	if (send_request(socket_path, argv[optind], &reply) != 0) {
+	if (send_request(socket_path, request, &reply) != 0) {
 		config_free(&cfg);
 		return EX_UNAVAILABLE;
 	}

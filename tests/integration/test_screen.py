@@ -293,6 +293,86 @@ def test_local_lists():
         check_eq(out['stage'], 'rcpt', 'old list still live: refused at')
 
 
+def start_rbldnsd(work, zone_arg):
+    """start_rbldnsd - a real rbldnsd on a free port; returns (proc, port)"""
+    import socket
+    import subprocess
+    import time
+    os.chmod(work, 0o755)  # rbldnsd reads its files as user rbldns
+    for _ in range(5):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind(('127.0.0.1', 0))
+            port = u.getsockname()[1]
+        cmd = ['/usr/sbin/rbldnsd', '-n', '-b', '127.0.0.1/%d' % port,
+               '-w', work, '-t', '60']
+        if os.getuid() == 0:
+            cmd += ['-u', 'rbldns']  # it refuses to run as root
+        proc = subprocess.Popen(cmd + [zone_arg], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        end = time.monotonic() + 10
+        while time.monotonic() < end and proc.poll() is None:
+            r = subprocess.run(['kdig', '@127.0.0.1', '-p', str(port),
+                                '+short', '+timeout=1', '+retry=0',
+                                '50.2.0.192.blocked.test', 'A'],
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, check=False)
+            if b'127.0.0.2' in r.stdout:
+                return proc, port
+            time.sleep(0.1)
+        proc.kill()
+        proc.wait()
+    raise AssertionError('rbldnsd did not start')
+
+
+def test_list_control_and_export():
+    import subprocess
+    paths = list_files()
+    with Sakimori(options(), config_text=LISTS_CONFIG % paths) as s:
+        rc, out = s.control('list', 'show', 'blocked')
+        check(rc == 0 and 'entries 2' in out and 'kind ip' in out and
+              'checksum ' in out, 'list show: got %d %r' % (rc, out))
+        rc, out = s.control('list', 'test', 'client_ip', '192.0.2.50')
+        check(rc == 0 and 'hit blocked entry=192.0.2.50 line=2 '
+              'action=reject reason=infected host' in out,
+              'list test client_ip: got %d %r' % (rc, out))
+        rc, out = s.control('list', 'test', 'subject', 'URGENT:', 'your',
+                            'password')
+        check(rc == 0 and 'hit phish entry=/urgent.*password/i' in out,
+              'list test subject: got %d %r' % (rc, out))
+        rc, out = s.control('list', 'show', 'nosuch')
+        check(rc != 0 and 'no such list' in out,
+              'list show of an unknown list: got %d %r' % (rc, out))
+        rc, out = s.control('list', 'test', 'nofield', 'x')
+        check(rc != 0 and 'not a field' in out,
+              'list test of an unknown field: got %d %r' % (rc, out))
+        rc, out = s.control('list', 'export', 'blocked', 'rbldnsd')
+        check_eq(rc, 0, 'list export rbldnsd (%r)' % out)
+    # The export, served by a real rbldnsd, read back by our DNSBL client.
+    work = os.path.join(ENV['dir'], 'rbl')
+    os.makedirs(work, exist_ok=True)
+    data = os.path.join(work, 'blocked')
+    with open(data, 'w') as f:
+        f.write(out + '\n')
+    os.chmod(data, 0o644)
+    proc, port = start_rbldnsd(work, 'blocked.test:combined:blocked')
+    try:
+        tool = os.path.join(os.environ.get('BUILD', 'build'), 'tests',
+                            'dnsblcheck')
+        for ip, want in (('192.0.2.50', 'listed'),
+                         ('198.51.100.7', 'listed'),
+                         ('192.0.2.10', 'not_listed')):
+            r = subprocess.run([tool, '-s', '127.0.0.1@%d' % port, '-z',
+                                'blocked.test', '-k', 'ip', ip],
+                               stdout=subprocess.PIPE, text=True)
+            check('status=%s ' % want in r.stdout + ' ',
+                  'exported list via rbldnsd, %s: got %r, want %s' %
+                  (ip, r.stdout, want))
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
 if __name__ == '__main__':
     run([
         test_client_listed_rejected_at_rcpt,
@@ -303,4 +383,5 @@ if __name__ == '__main__':
         test_dry_run_zone,
         test_dns_down_is_no_listing,
         test_local_lists,
+        test_list_control_and_export,
     ], time_limit=180, setup=setup, teardown=teardown)
