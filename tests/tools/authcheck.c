@@ -29,6 +29,7 @@
 
 #include "lists/cidr.h"
 #include "milter/dns.h"
+#include "tests/tools/tool_dns.h"
 #include "milter/iprev.h"
 #include "milter/log.h"
 #include "milter/spf.h"
@@ -65,7 +66,6 @@ int
 main(int argc, char **argv)
 {
 	const char *servers[AUTHCHECK_MAX_SERVERS];
-	struct dns_options opts;
 	struct dns_resolver *r = NULL;
 	struct timespec deadline;
 	const char *receiver = "mx.sakimori.test";
@@ -109,16 +109,8 @@ main(int argc, char **argv)
 		(strcmp(argv[0], "iprev") == 0 && argc == 2)))
 		usage();
 
-	memset(&opts, 0, sizeof(opts));
-	opts.servers = servers;
-	opts.server_count = nservers;
-	opts.timeout_ms = (unsigned)timeout_ms;
-	opts.retries = 1;
-	opts.cache_size = 0;
-	opts.cache_max_ttl = 3600;
-	opts.workers = 4;
-	opts.max_answer_records = 100;
-	if (dns_resolver_create(&opts, &r, &error) != 0) {
+	if (tool_resolver(
+		servers, nservers, (unsigned)timeout_ms, &r, &error) != 0) {
 		fprintf(stderr, "authcheck: %s\n",
 		    error != NULL ? error : "cannot start the resolver");
 		free(error);

@@ -42,6 +42,7 @@
 #include "milter/dkimsign.h"
 #include "milter/dkimverify.h"
 #include "milter/dns.h"
+#include "tests/tools/tool_dns.h"
 #include "milter/log.h"
 #include "policy/keytable.h"
 
@@ -263,7 +264,6 @@ static int
 do_verify(const char *const *servers, size_t nservers, unsigned long timeout_ms,
     unsigned max_sigs, const char *msg, size_t len)
 {
-	struct dns_options opts;
 	struct dns_resolver *r = NULL;
 	struct dkimverify_lib *lib = NULL;
 	struct dkimcheck_sink k;
@@ -274,16 +274,8 @@ do_verify(const char *const *servers, size_t nservers, unsigned long timeout_ms,
 	size_t i;
 	int rc = EX_SOFTWARE;
 
-	memset(&opts, 0, sizeof(opts));
-	opts.servers = servers;
-	opts.server_count = nservers;
-	opts.timeout_ms = (unsigned)timeout_ms;
-	opts.retries = 1;
-	opts.cache_size = 0;
-	opts.cache_max_ttl = 3600;
-	opts.workers = 2;
-	opts.max_answer_records = 100;
-	if (dns_resolver_create(&opts, &r, &error) != 0 ||
+	if (tool_resolver(
+		servers, nservers, (unsigned)timeout_ms, &r, &error) != 0 ||
 	    dkimverify_lib_new(&lib, &error) != 0) {
 		fprintf(stderr, "dkimcheck: %s\n",
 		    error != NULL ? error : "cannot start");

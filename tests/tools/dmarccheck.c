@@ -33,6 +33,7 @@
 
 #include "milter/dmarc.h"
 #include "milter/dns.h"
+#include "tests/tools/tool_dns.h"
 #include "milter/log.h"
 #include "policy/result.h"
 
@@ -72,7 +73,6 @@ main(int argc, char **argv)
 	enum result_code dkim_results[DMARCCHECK_MAX_DKIM];
 	struct dmarc_input in;
 	struct dmarc_outcome out;
-	struct dns_options opts;
 	struct dns_resolver *r = NULL;
 	struct timespec deadline;
 	char *error = NULL, *colon, reason[320], from[300];
@@ -139,16 +139,8 @@ main(int argc, char **argv)
 		free(error);
 		return EX_SOFTWARE;
 	}
-	memset(&opts, 0, sizeof(opts));
-	opts.servers = servers;
-	opts.server_count = nservers;
-	opts.timeout_ms = (unsigned)timeout_ms;
-	opts.retries = 1;
-	opts.cache_size = 0;
-	opts.cache_max_ttl = 3600;
-	opts.workers = 4;
-	opts.max_answer_records = 100;
-	if (dns_resolver_create(&opts, &r, &error) != 0) {
+	if (tool_resolver(
+		servers, nservers, (unsigned)timeout_ms, &r, &error) != 0) {
 		fprintf(stderr, "dmarccheck: %s\n",
 		    error != NULL ? error : "cannot start the resolver");
 		free(error);

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "milter/dns.h"
+#include "tests/tools/tool_dns.h"
 #include "milter/dnsbl.h"
 #include "milter/log.h"
 #include "policy/dnsbl_map.h"
@@ -111,7 +112,6 @@ int
 main(int argc, char **argv)
 {
 	const char *servers[DNSBLCHECK_MAX_SERVERS];
-	struct dns_options opts;
 	struct dns_resolver *r = NULL;
 	struct dnsbl_map *map = NULL;
 	struct dnsbl_query *q = NULL;
@@ -179,16 +179,7 @@ main(int argc, char **argv)
 		usage();
 	zone.map = map;
 
-	memset(&opts, 0, sizeof(opts));
-	opts.servers = servers;
-	opts.server_count = nservers;
-	opts.timeout_ms = timeout_ms;
-	opts.retries = 1;
-	opts.cache_size = 0;
-	opts.cache_max_ttl = 3600;
-	opts.workers = 4;
-	opts.max_answer_records = 100;
-	if (dns_resolver_create(&opts, &r, &error) != 0) {
+	if (tool_resolver(servers, nservers, timeout_ms, &r, &error) != 0) {
 		fprintf(stderr, "dnsblcheck: %s\n",
 		    error != NULL ? error : "cannot start the resolver");
 		free(error);
