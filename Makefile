@@ -32,12 +32,14 @@ endif
 # Debian packages: to build, to test.
 DEB_BUILD = build-essential pkg-config libmilter-dev libspf2-dev \
 	libldns-dev libconfuse-dev libopendkim-dev libpsl-dev libssl-dev \
-	publicsuffix libpcre2-dev
+	publicsuffix libpcre2-dev liblmdb-dev libhiredis-dev libsodium-dev \
+	libcurl4-openssl-dev
 DEB_TEST = libcmocka-dev knot knot-dnsutils python3 postfix swaks \
 	clang-format procps iproute2 python3-dkim python3-nacl rbldnsd \
-	clang libclang-rt-14-dev
+	clang libclang-rt-14-dev redis-server lmdb-utils
 
-PKGS	= ldns libconfuse milter opendkim libpsl libcrypto libpcre2-8
+PKGS	= ldns libconfuse milter opendkim libpsl libcrypto libpcre2-8 lmdb \
+	  hiredis libsodium libcurl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
