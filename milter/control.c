@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "milter/control.h"
+#include "milter/dkimkeys.h"
 #include "milter/dns.h"
 #include "milter/filter.h"
 #include "milter/log.h"
@@ -105,6 +106,7 @@ reply_stats(FILE *fp)
 {
 	struct filter_stats fs;
 	struct dns_stats ds;
+	struct dkimkeys_stats ks;
 	struct runtime *rt = runtime_acquire();
 
 	filter_get_stats(&fs);
@@ -113,6 +115,9 @@ reply_stats(FILE *fp)
 	    "quarantined %lu\ntempfailed %lu\nrejected %lu\nerrors %lu\n",
 	    fs.sessions, fs.messages, fs.accepted, fs.tagged, fs.quarantined,
 	    fs.tempfailed, fs.rejected, fs.errors);
+	dkimkeys_get_stats(&ks);
+	fprintf(fp, "dkim_key_cache_hits %lu\ndkim_key_cache_misses %lu\n",
+	    ks.hits, ks.misses);
 	if (rt != NULL) {
 		dns_get_stats(rt->dns, &ds);
 		fprintf(fp,

@@ -22,10 +22,8 @@
  *	  in lower case, unfolded (CR and LF dropped), WSP runs to one SP,
  *	  no WSP at the end of the value nor around the colon. Body (RFC
  *	  6376 3.4.4): WSP runs to one SP, no WSP at line ends, no empty
- *	  lines at the end, a non-empty body ends with CRLF. The body is
- *	  canonicalized and hashed as it comes (a few bytes of state: a held
- *	  back WSP run, CR and count of empty lines), never buffered whole;
- *	  a CR not followed by LF is an ordinary byte;
+ *	  lines at the end, a non-empty body ends with CRLF, hashed as it
+ *	  comes by milter/dkimbody.c, never buffered whole;
  *	- signed fields: those whose name is in the list (the caller's or
  *	  dkimverify_sign_hdrs, the same list that
  *	  milter/dkimverify.c gives libopendkim), From always, each present
@@ -71,14 +69,14 @@
 
 #include <opendkim/dkim.h>
 
+#include "milter/dkimbody.h"
 #include "milter/dkimsign.h"
 #include "milter/dkimverify.h"
 #include "milter/log.h"
 
-#define DKIMSIGN_MARGIN 75     /* fold column, libopendkim's DKIM_HDRMARGIN */
-#define DKIMSIGN_ED_SIG 64     /* bytes of an Ed25519 signature */
-#define DKIMSIGN_HASH 32       /* bytes of a SHA-256 hash */
-#define DKIMSIGN_BODY_BUF 4096 /* canonical body bytes held before hashing */
+#define DKIMSIGN_MARGIN 75 /* fold column, libopendkim's DKIM_HDRMARGIN */
+#define DKIMSIGN_ED_SIG 64 /* bytes of an Ed25519 signature */
+#define DKIMSIGN_HASH 32   /* bytes of a SHA-256 hash */
 
 /* RFC 6376 8.15: named once more in h= than present (dkimverify.c's). */
 #define DKIMSIGN_OVERSIGN "from"
@@ -97,17 +95,6 @@ struct dkimsign_field {
 	size_t canon_len; /* its length (no CRLF) */
 };
 
-/* The relaxed body canonicalizer (RFC 6376 3.4.4) and its hash. */
-struct dkimsign_body {
-	EVP_MD_CTX *md; /* SHA-256 of the canonical body */
-	size_t blank;	/* line ends held back */
-	bool wsp;	/* a WSP run held back */
-	bool cr;	/* a CR held back, LF expected */
-	bool any;	/* some body written */
-	size_t n;	/* bytes in out */
-	unsigned char out[DKIMSIGN_BODY_BUF]; /* not hashed yet */
-};
-
 /* The Ed25519 signer's own state. */
 struct dkimsign_ed {
 	EVP_PKEY *pkey;		       /* the private key */
@@ -118,7 +105,7 @@ struct dkimsign_ed {
 	size_t fields_size;	       /* allocated */
 	bool from_seen;		       /* a From field was fed */
 	bool eom_done;		       /* the body hash is final */
-	struct dkimsign_body body;     /* body hash */
+	struct dkimbody body;	       /* body hash */
 };
 
 struct dkimsign {
@@ -328,8 +315,7 @@ dkimsign_ed_new(struct dkimsign *s, const char *const *list)
 		return dkimsign_ssl_fail(s, "key");
 	if (EVP_PKEY_id(ed->pkey) != EVP_PKEY_ED25519)
 		return dkimsign_failf(s, "key: not an Ed25519 key");
-	if ((ed->body.md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(ed->body.md, EVP_sha256(), NULL) != 1)
+	if (dkimbody_init(&ed->body, true) != 0)
 		return dkimsign_ssl_fail(s, "body hash");
 	return 0;
 }
@@ -343,7 +329,7 @@ dkimsign_ed_free(struct dkimsign_ed **edp)
 	if (ed == NULL)
 		return;
 	EVP_PKEY_free(ed->pkey);
-	EVP_MD_CTX_free(ed->body.md);
+	dkimbody_cleanup(&ed->body);
 	free(ed->names);
 	free(ed->text.p);
 	free(ed->fields);
@@ -382,102 +368,6 @@ dkimsign_ed_header(struct dkimsign *s, const char *name, size_t len)
 	    dkimsign_str_add(&ed->text, s->buf, f->canon_len) != 0)
 		return dkimsign_failf(s, "header: out of memory");
 	ed->nfields++;
-	return 0;
-}
-
-/* dkimsign_body_flush - hash the canonical bytes held */
-static int
-dkimsign_body_flush(struct dkimsign_body *b)
-{
-	if (b->n > 0 && EVP_DigestUpdate(b->md, b->out, b->n) != 1)
-		return -1;
-	b->n = 0;
-	return 0;
-}
-
-/* dkimsign_body_put - one canonical byte */
-static inline int
-dkimsign_body_put(struct dkimsign_body *b, unsigned char c)
-{
-	if (b->n == sizeof(b->out) && dkimsign_body_flush(b) != 0)
-		return -1;
-	b->out[b->n++] = c;
-	return 0;
-}
-
-/* dkimsign_body_char - a byte that is not WSP nor a line end */
-static int
-dkimsign_body_char(struct dkimsign_body *b, unsigned char c)
-{
-	/* the empty lines held back were not the last ones */
-	for (; b->blank > 0; b->blank--)
-		if (dkimsign_body_put(b, '\r') != 0 ||
-		    dkimsign_body_put(b, '\n') != 0)
-			return -1;
-	/* RFC 6376 3.4.4: a WSP run inside a line is one SP */
-	if (b->wsp && dkimsign_body_put(b, ' ') != 0)
-		return -1;
-	b->wsp = false;
-	b->any = true;
-	return dkimsign_body_put(b, c);
-}
-
-/* dkimsign_body_chunk - canonicalize and hash a body chunk */
-static int
-dkimsign_body_chunk(
-    struct dkimsign_body *b, const unsigned char *data, size_t len)
-{
-	size_t i;
-	unsigned char c;
-
-	for (i = 0; i < len; i++) {
-		c = data[i];
-		if (b->cr) {
-			b->cr = false;
-			if (c == '\n') {
-				/* a line end: its WSP goes, it waits */
-				b->wsp = false;
-				b->blank++;
-				continue;
-			}
-			if (dkimsign_body_char(b, '\r') != 0)
-				return -1; /* a bare CR is a byte */
-		}
-		if (c == ' ' || c == '\t')
-			b->wsp = true;
-		else if (c == '\r')
-			b->cr = true;
-		else if (b->blank == 0 && !b->wsp && b->n < sizeof(b->out)) {
-			b->out[b->n++] = c; /* the common case */
-			b->any = true;
-		} else if (dkimsign_body_char(b, c) != 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* dkimsign_body_final - end of body: the base64 hash into bh */
-static int
-dkimsign_body_final(struct dkimsign_body *b, char *bh, size_t size)
-{
-	unsigned char hash[EVP_MAX_MD_SIZE];
-	unsigned int hlen = 0;
-
-	if (size < 4 * ((DKIMSIGN_HASH + 2) / 3) + 1)
-		return -1;
-	if (b->cr && dkimsign_body_char(b, '\r') != 0)
-		return -1;
-	b->cr = false;
-	/* no empty lines at the end; a non-empty body ends with CRLF */
-	if (b->any &&
-	    (dkimsign_body_put(b, '\r') != 0 ||
-		dkimsign_body_put(b, '\n') != 0))
-		return -1;
-	if (dkimsign_body_flush(b) != 0 ||
-	    EVP_DigestFinal_ex(b->md, hash, &hlen) != 1 ||
-	    hlen != DKIMSIGN_HASH)
-		return -1;
-	EVP_EncodeBlock((unsigned char *)bh, hash, (int)hlen);
 	return 0;
 }
 
@@ -613,14 +503,15 @@ dkimsign_ed_eom(struct dkimsign *s, char **value_r)
 	struct dkimsign_str v = { 0 }, h = { 0 }, c = { 0 };
 	EVP_MD_CTX *md = NULL;
 	unsigned char hash[EVP_MAX_MD_SIZE], sig[DKIMSIGN_ED_SIG];
-	char bh[64], b[4 * ((DKIMSIGN_ED_SIG + 2) / 3) + 1], piece[320];
+	char bh[DKIMBODY_BH_SIZE], b[4 * ((DKIMSIGN_ED_SIG + 2) / 3) + 1],
+	    piece[320];
 	size_t col = sizeof(DKIMSIGN_HEADER ": ") - 1, i, siglen;
 	int rc = -1;
 
 	if (ed->eom_done)
 		return dkimsign_failf(s, "signing: done already");
 	ed->eom_done = true;
-	if (dkimsign_body_final(&ed->body, bh, sizeof(bh)) != 0) {
+	if (dkimbody_final(&ed->body, bh) != 0) {
 		dkimsign_ssl_fail(s, "body hash");
 		goto done;
 	}
@@ -830,7 +721,7 @@ dkimsign_body(struct dkimsign *s, const unsigned char *data, size_t len)
 	if (s->ed != NULL) {
 		if (s->ed->eom_done)
 			return dkimsign_failf(s, "body: after the signature");
-		if (dkimsign_body_chunk(&s->ed->body, data, len) != 0)
+		if (dkimbody_chunk(&s->ed->body, data, len) != 0)
 			return dkimsign_ssl_fail(s, "body hash");
 		return 0;
 	}

@@ -42,10 +42,13 @@
 
 #include "lists/domain.h"
 #include "lists/text.h"
+#include "milter/dkimbody.h"
+#include "milter/dkimkeys.h"
 #include "milter/dkimverify.h"
 #include "milter/log.h"
 
 #define DKIMVERIFY_MAX_SIGFIELD 8192 /* longest DKIM-Signature fed */
+#define DKIMVERIFY_MIN_BITS 1024     /* RSA keys: RFC 8301 3.2 */
 #define DKIMVERIFY_KEYBUF 1024	     /* libopendkim's key buffer (BUFRSZ) */
 
 /* The signing header list of RFC 6376 5.4.1 (dkimsign's default). */
@@ -98,6 +101,11 @@ struct dkimverify {
 	size_t nnotes;					  /* in use */
 	char *buf;					  /* field assembly */
 	size_t bufsize;					  /* its size */
+	bool own_body;		      /* body hashed here, not by the lib */
+	bool body_on[2];	      /* by canon: simple, relaxed */
+	bool bh_ok[2];		      /* bh[] computed */
+	struct dkimbody body[2];      /* by canon: simple, relaxed */
+	char bh[2][DKIMBODY_BH_SIZE]; /* the body hashes */
 };
 
 /* dkimverify_note_find - the note of a signature, or NULL */
@@ -287,7 +295,7 @@ int
 dkimverify_lib_new(struct dkimverify_lib **lib_r, char **error_r)
 {
 	struct dkimverify_lib *l;
-	unsigned int minbits = 1024;
+	unsigned int minbits = DKIMVERIFY_MIN_BITS;
 	const char *what = NULL;
 
 	*lib_r = NULL;
@@ -295,6 +303,7 @@ dkimverify_lib_new(struct dkimverify_lib **lib_r, char **error_r)
 		what = "out of memory";
 		goto fail;
 	}
+	dkimkeys_setup(); /* decoded RSA keys cached: milter/dkimkeys.c */
 	if ((l->lib = dkim_init(NULL, NULL)) == NULL) {
 		what = "dkim_init failed";
 		goto fail;
@@ -601,6 +610,55 @@ fail:
 	return -1;
 }
 
+/*
+ * dkimverify_body_plan - hash the body here, once per canonicalization
+ * libopendkim canonicalizes the body byte by byte, a function call per
+ * byte; dkimbody.c does the same work in a tight loop. The library then
+ * sees an empty body, and dkimverify_judge() compares bh= with the hash
+ * made here instead of trusting its body-hash verdict. A signature with
+ * l= (or one whose canonicalization or hash is unknown here) keeps the
+ * library's own body hashing for the whole message.
+ */
+static void
+dkimverify_body_plan(struct dkimverify *v)
+{
+	DKIM_SIGINFO **sigs = NULL;
+	dkim_canon_t hc, bc;
+	dkim_alg_t alg;
+	bool want[2] = { false, false };
+	int nsigs = 0, i, k;
+
+	if (dkim_getsiglist(v->dkim, &sigs, &nsigs) != DKIM_STAT_OK)
+		return;
+	for (i = 0; i < nsigs; i++) {
+		if ((dkim_sig_getflags(sigs[i]) & DKIM_SIGFLAG_IGNORE) != 0 ||
+		    dkim_sig_geterror(sigs[i]) != DKIM_SIGERROR_UNKNOWN)
+			continue; /* never verified: its body hash is moot */
+		if (dkim_sig_gettagvalue(sigs[i], false, (u_char *)"l") !=
+			NULL ||
+		    dkim_sig_getcanons(sigs[i], &hc, &bc) != DKIM_STAT_OK ||
+		    (bc != DKIM_CANON_SIMPLE && bc != DKIM_CANON_RELAXED) ||
+		    dkim_sig_getsignalg(sigs[i], &alg) != DKIM_STAT_OK ||
+		    (alg != DKIM_SIGN_RSASHA256 &&
+			alg != DKIM_SIGN_ED25519SHA256))
+			return;
+		want[bc == DKIM_CANON_RELAXED] = true;
+	}
+	for (k = 0; k < 2; k++) {
+		if (!want[k])
+			continue;
+		if (dkimbody_init(&v->body[k], k == 1) != 0) {
+			for (k--; k >= 0; k--)
+				if (v->body_on[k])
+					dkimbody_cleanup(&v->body[k]);
+			v->body_on[0] = v->body_on[1] = false;
+			return; /* the library hashes, as before */
+		}
+		v->body_on[k] = true;
+	}
+	v->own_body = true;
+}
+
 /* dkimverify_eoh - end of the header: key lookups happen here */
 int
 dkimverify_eoh(struct dkimverify *v)
@@ -619,6 +677,7 @@ dkimverify_eoh(struct dkimverify *v)
 	v->eoh_stat = dkim_eoh(v->dkim);
 	switch (v->eoh_stat) {
 	case DKIM_STAT_OK:
+		dkimverify_body_plan(v);
 		return 0;
 	case DKIM_STAT_NORESOURCE:
 	case DKIM_STAT_INTERNAL:
@@ -649,6 +708,16 @@ dkimverify_body(struct dkimverify *v, const unsigned char *data, size_t len)
 		return -1;
 	if (v->skip || data == NULL || len == 0)
 		return 0;
+	if (v->own_body) {
+		if ((v->body_on[0] && dkimbody_chunk(&v->body[0], data, len)) ||
+		    (v->body_on[1] && dkimbody_chunk(&v->body[1], data, len))) {
+			v->failed = true;
+			log_msg(
+			    LOG_WARNING, "%s: dkim: body hash failed", v->id);
+			return -1;
+		}
+		return 0;
+	}
 	st = dkim_body(v->dkim, (u_char *)data, len);
 	if (st != DKIM_STAT_OK) {
 		v->failed = true;
@@ -657,6 +726,45 @@ dkimverify_body(struct dkimverify *v, const unsigned char *data, size_t len)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * dkimverify_own_bh - the body hash verdict when the body was hashed here
+ * libopendkim compared bh= with the hash of the empty body it saw; with
+ * the header signature good (DKIM_SIGFLAG_PASSED) its only BADSIG can
+ * come from that comparison, so both are replaced.
+ */
+static void
+dkimverify_own_bh(struct dkimverify *v, DKIM_SIGINFO *sig, int *err, int *bh)
+{
+	dkim_canon_t hc, bc;
+	dkim_alg_t alg;
+	unsigned int bits = 0;
+	const char *tag;
+	bool match = false;
+	int k;
+
+	tag = (const char *)dkim_sig_gettagvalue(sig, false, (u_char *)"bh");
+	if (dkim_sig_getcanons(sig, &hc, &bc) == DKIM_STAT_OK &&
+	    (bc == DKIM_CANON_SIMPLE || bc == DKIM_CANON_RELAXED)) {
+		k = bc == DKIM_CANON_RELAXED;
+		match = v->body_on[k] && v->bh_ok[k] && tag != NULL &&
+		    strcmp(tag, v->bh[k]) == 0;
+	}
+	*bh = match ? DKIM_SIGBH_MATCH : DKIM_SIGBH_MISMATCH;
+	if (*err != DKIM_SIGERROR_BADSIG && *err != DKIM_SIGERROR_OK &&
+	    *err != DKIM_SIGERROR_UNKNOWN)
+		return; /* a finding made after the body hash stands */
+	*err = match ? DKIM_SIGERROR_OK : DKIM_SIGERROR_BADSIG;
+	/*
+	 * The library skips its key size check (RFC 8301 3.2) for a
+	 * signature already in error, as the empty-body one was: made here.
+	 */
+	if (match && dkim_sig_getsignalg(sig, &alg) == DKIM_STAT_OK &&
+	    alg != DKIM_SIGN_ED25519SHA256 &&
+	    dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK &&
+	    bits < DKIMVERIFY_MIN_BITS)
+		*err = DKIM_SIGERROR_KEYTOOSMALL;
 }
 
 /* dkimverify_judge - the result of one signature libopendkim handled */
@@ -680,6 +788,8 @@ dkimverify_judge(
 	if (alg == DKIM_SIGN_ED25519SHA256)
 		out->key_bits = (flags & DKIM_SIGFLAG_PASSED) != 0 ? 256 : 0;
 	out->reason[0] = '\0';
+	if (v->own_body && (flags & DKIM_SIGFLAG_PASSED) != 0)
+		dkimverify_own_bh(v, sig, &err, &bh);
 	if (n != NULL &&
 	    (n->result != RESULT_PERMERROR || err == DKIM_SIGERROR_NOKEY ||
 		(flags & DKIM_SIGFLAG_IGNORE) != 0)) {
@@ -702,7 +812,7 @@ dkimverify_judge(
 	out->result = RESULT_PERMERROR;
 	/* RFC 8301 3.2: whatever else went wrong, the key is refused. */
 	if (alg != DKIM_SIGN_ED25519SHA256 && out->key_bits > 0 &&
-	    out->key_bits < 1024)
+	    out->key_bits < DKIMVERIFY_MIN_BITS)
 		err = DKIM_SIGERROR_KEYTOOSMALL;
 	switch (err) {
 	case DKIM_SIGERROR_BADSIG:
@@ -822,6 +932,9 @@ dkimverify_eom(struct dkimverify *v, struct dkimverify_outcome *out)
 				    v, sigs[i], &v->slot[v->good_slot[i]].sig);
 		}
 	} else {
+		for (i = 0; i < 2; i++)
+			v->bh_ok[i] = v->body_on[i] &&
+			    dkimbody_final(&v->body[i], v->bh[i]) == 0;
 		st = dkim_eom(v->dkim, NULL);
 		if (st == DKIM_STAT_NORESOURCE || st == DKIM_STAT_INTERNAL ||
 		    st == DKIM_STAT_INVALID ||
@@ -858,6 +971,8 @@ dkimverify_free(struct dkimverify **v)
 		return;
 	if ((*v)->dkim != NULL)
 		dkim_free((*v)->dkim);
+	dkimbody_cleanup(&(*v)->body[0]);
+	dkimbody_cleanup(&(*v)->body[1]);
 	free((*v)->buf);
 	free(*v);
 	*v = NULL;

@@ -30,6 +30,12 @@
  *	A pass with l= says so in reason ("l=N: body partly signed"): what
  *	follows the signed part is not covered (RFC 6376 8.2).
  *
+ *	The body is hashed here (milter/dkimbody.c), once per
+ *	canonicalization, not by libopendkim, which then sees an empty body
+ *	and whose body-hash verdict is replaced by a comparison of bh= with
+ *	ours; a message with an l= signature is hashed by libopendkim as a
+ *	whole. Decoded RSA keys are cached (milter/dkimkeys.c).
+ *
  *	Bounds: at most max_sigs signatures (DKIM-Signature fields, in
  *	header order) are verified and reported; later ones are not looked
  *	up, not reported, only counted in outcome.ignored (RFC 6376 6.1

@@ -208,6 +208,33 @@ def test_dkim_fail_changed_body_and_header():
           'changed Subject: got %r, want dkim=fail' % got)
 
 
+def ctl_stats():
+    """ctl_stats - sakimori-ctl stats as a dict of ints"""
+    rc, out = ENV['s'].control('stats')
+    check_eq(rc, 0, 'sakimori-ctl stats exit status')
+    return {k: int(v) for k, v in (line.split() for line in out.splitlines()
+                                   if len(line.split()) == 2)}
+
+
+def test_dkim_key_decoded_once():
+    """a key used again is not decoded again, and results stay the same"""
+    h, b = dkim_sign(HEADERS, BODY, 'rsa2048')
+    send(ENV['s'], h, b)
+    before = ctl_stats()
+    for i in range(3):
+        out = send(ENV['s'], h, b)
+        check(entries(out, 'dkim')[0].startswith('dkim=pass'),
+              'message %d with a cached key: got %r' % (i, entries(out, 'dkim')))
+    out = send(ENV['s'], h, b.replace(b'test', b'tost'))
+    check(entries(out, 'dkim')[0].startswith('dkim=fail'),
+          'changed body with a cached key: got %r' % entries(out, 'dkim'))
+    after = ctl_stats()
+    check_eq(after['dkim_key_cache_hits'] - before['dkim_key_cache_hits'], 4,
+             'key cache hits over four verifications with one key')
+    check_eq(after['dkim_key_cache_misses'], before['dkim_key_cache_misses'],
+             'key decodes over four verifications with one cached key')
+
+
 def test_dkim_none_and_mixed():
     out = send(ENV['s'], HEADERS, BODY)
     check_eq(entries(out, 'dkim'), ['dkim=none'], 'unsigned message')
@@ -405,6 +432,7 @@ if __name__ == '__main__':
     run([
         test_dkim_pass_rsa_and_ed25519,
         test_dkim_fail_changed_body_and_header,
+        test_dkim_key_decoded_once,
         test_dkim_none_and_mixed,
         test_dkim_policy_results_in_log,
         test_dmarc_pass_via_dkim,

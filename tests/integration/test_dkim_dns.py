@@ -54,6 +54,17 @@ MESSAGE = (b"From: Alice <alice@dkim.test>\n"
            b"  Indented line with trailing blanks   \n"
            b"\n"
            b"Last line.\n")
+# A body with canonicalization edges, and an empty one.
+ENDS = MESSAGE.split(b"\n\n", 1)[0] + (b"\n\n"
+                                       b" lead\n"
+                                       b"a  b\t\tc   \n"
+                                       b"\n"
+                                       b"\t \n"
+                                       b"end\t\n"
+                                       b"\n"
+                                       b"  \n"
+                                       b"\n")
+EMPTY = MESSAGE.split(b"\n\n", 1)[0] + b"\n\n"
 
 
 class Failed(Exception):
@@ -294,6 +305,30 @@ def build_cases():
          lambda: dkimsign(m.replace(b"\n", b"\r\n"), "rsa2048", rsa2048,
                           "simple", "simple"),
          [("pass", "rsa2048", "")]),
+        # body canonicalization edges: WSP runs, WSP-only and empty
+        # lines at the end; relaxed forgives changed WSP, simple does not
+        ("body edges simple/simple",
+         lambda: dkimsign(ENDS, "rsa2048", rsa2048, "simple", "simple"),
+         [("pass", "rsa2048", "")]),
+        ("body edges relaxed/relaxed",
+         lambda: dkimsign(ENDS, "rsa2048", rsa2048),
+         [("pass", "rsa2048", "")]),
+        ("body edges relaxed, WSP changed and lines added at the end",
+         lambda: dkimsign(ENDS, "rsa2048", rsa2048).replace(
+             b"a  b\t\tc", b"a\tb c") + b"\n \n\n",
+         [("pass", "rsa2048", "")]),
+        ("body edges simple, WSP changed",
+         lambda: dkimsign(ENDS, "rsa2048", rsa2048, "simple",
+                          "simple").replace(b"a  b\t\tc", b"a\tb c"),
+         [("fail", "rsa2048", "body hash")]),
+        ("body edges simple, empty lines added at the end",
+         lambda: dkimsign(ENDS, "rsa2048", rsa2048, "simple",
+                          "simple") + b"\n\n",
+         [("pass", "rsa2048", "")]),
+        ("empty body, simple and relaxed signatures",
+         lambda: dkimsign(dkimsign(EMPTY, "rsa2048", rsa2048, "simple",
+                                   "simple"), "rsa1024", rsa1024),
+         [("pass", "rsa1024", ""), ("pass", "rsa2048", "")]),
         ("l= then appended body: pass, noted",
          lambda: pysign(m, "rsa2048", rsa2048, "--length") +
          b"Appended by a list.\n",
