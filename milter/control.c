@@ -2,7 +2,8 @@
  * NAME
  *	control - control socket server
  * SUMMARY
- *	Serves sakimori-ctl: reload, stats, config, version, ping.
+ *	Serves sakimori-ctl: reload, stats, config, version, ping, and
+ *	the list requests (show, test, export, push, add, del, rollback).
  * DESCRIPTION
  *	See control.h. The serving thread polls the listening socket and a
  *	pipe that control_stop() writes to. A client gets 5 seconds to
@@ -17,6 +18,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,13 +33,13 @@
 #include "milter/dkimkeys.h"
 #include "milter/dns.h"
 #include "milter/filter.h"
+#include "milter/listreg.h"
 #include "milter/log.h"
 #include "milter/runtime.h"
+#include "milter/screen.h"
 #include "lists/cidr.h"
 #include "lists/list.h"
 #include "policy/config.h"
-
-#define CONTROL_REQUEST_MAX 1024 /* bytes in one request line */
 
 static int control_fd = -1;		 /* listening socket */
 static int control_pipe[2] = { -1, -1 }; /* stop signal for the thread */
@@ -80,7 +82,8 @@ control_open(
 	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
 	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
 	    chmod(path, mode) != 0 ||
-	    (uid != (uid_t)-1 && chown(path, uid, gid) != 0) ||
+	    ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
+		chown(path, uid, gid) != 0) ||
 	    listen(fd, 16) != 0) {
 		snprintf(buf, sizeof(buf), "control_socket: %s: %s", path,
 		    strerror(errno));
@@ -130,69 +133,46 @@ reply_stats(FILE *fp)
 	}
 }
 
-/* control_find_list - a list of the current configuration by name */
-static const struct config_list *
+/* control_find_list - index of a list of the configuration, or -1 */
+static long
 control_find_list(const struct config *cfg, const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < cfg->list_count; i++) {
 		if (strcmp(cfg->lists[i].name, name) == 0)
-			return &cfg->lists[i];
+			return (long)i;
 	}
-	return NULL;
-}
-
-/* control_list_show - what a list holds */
-static int
-control_list_show(const struct config *cfg, const char *name, FILE *fp)
-{
-	const struct config_list *l = control_find_list(cfg, name);
-	char when[32];
-	time_t built;
-	unsigned bit;
-
-	if (l == NULL) {
-		fprintf(fp, "error: %s: no such list\n", name);
-		return -1;
-	}
-	built = list_built(l->snap);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&built));
-	fprintf(fp, "ok\nname %s\nkind %s\nfile %s\nfields", l->name,
-	    list_kind_name(l->kind), l->file);
-	for (bit = 1; bit != 0 && bit <= CONFIG_FIELD_IPREV; bit <<= 1) {
-		if ((l->fields & bit) != 0)
-			fprintf(fp, " %s", config_field_name(bit));
-	}
-	fprintf(fp,
-	    "\naction %s%s\nentries %zu\nversion %llu\nchecksum %s\n"
-	    "loaded %s\nmemory %zu\n",
-	    verdict_action_name(l->action), l->dry_run ? " (dry run)" : "",
-	    list_count(l->snap), (unsigned long long)list_version(l->snap),
-	    list_checksum(l->snap), when, list_memory(l->snap));
-	return 0;
+	return -1;
 }
 
 /* control_list_test - which lists a value hits in a field, and why */
 static int
 control_list_test(
-    const struct config *cfg, const char *field, const char *value, FILE *fp)
+    const struct runtime *rt, const char *field, const char *value, FILE *fp)
 {
+	const struct config *cfg = rt->cfg;
 	const struct config_list *l;
 	struct list_hit hit;
 	struct cidr_addr addr;
 	unsigned bit = 0, b;
-	size_t i;
+	const char *hname = NULL, *v;
+	char vbuf[1024];
+	size_t i, j;
 	int r;
 
-	for (b = 1; b != 0 && b <= CONFIG_FIELD_IPREV; b <<= 1) {
+	for (b = 1; b != 0 && b <= CONFIG_FIELD_LAST; b <<= 1) {
 		if (strcmp(config_field_name(b), field) == 0)
 			bit = b;
 	}
+	if (bit == 0 && strncmp(field, "header:", 7) == 0 && field[7] != '\0') {
+		bit = CONFIG_FIELD_HEADER;
+		hname = field + 7;
+	}
 	if (bit == 0) {
 		fprintf(fp,
-		    "error: %s: not a field (client_ip, helo, "
-		    "mail_from, from, subject, iprev)\n",
+		    "error: %s: not a field (client_ip, helo, mail_from, "
+		    "rcpt_to, from, subject, iprev, header:NAME)\n",
 		    field);
 		return -1;
 	}
@@ -206,10 +186,21 @@ control_list_test(
 		l = &cfg->lists[i];
 		if ((l->fields & bit) == 0)
 			continue;
+		if (hname != NULL) {
+			for (j = 0; j < l->header_count; j++)
+				if (strcasecmp(l->headers[j], hname) == 0)
+					break;
+			if (j == l->header_count)
+				continue;
+		}
 		if (l->kind == LIST_KIND_IP)
-			r = list_match_ip(l->snap, &addr, time(NULL), &hit);
+			r = list_match_ip(
+			    rt->lists->snap[i], &addr, time(NULL), &hit);
+		else if ((v = screen_value(
+			      l->kind, bit, value, vbuf, sizeof(vbuf))) == NULL)
+			r = 0;
 		else
-			r = list_match(l->snap, value, time(NULL), &hit);
+			r = list_match(rt->lists->snap[i], v, time(NULL), &hit);
 		if (r == 1)
 			fprintf(fp, "hit %s entry=%s line=%lu action=%s%s%s\n",
 			    l->name, hit.entry, hit.line,
@@ -223,54 +214,133 @@ control_list_test(
 	return 0;
 }
 
+/* control_list_change - push, add, del, rollback; then make it live */
+static int
+control_list_change(const struct control_request *req, enum listreg_op op,
+    const char *name, const char *opts, FILE *fp)
+{
+	struct listreg_change ch;
+	struct runtime *rt = runtime_acquire();
+	char *result = NULL, *error = NULL, sig[160] = "";
+	const char *p;
+	int ret = -1;
+
+	memset(&ch, 0, sizeof(ch));
+	ch.op = op;
+	ch.name = name;
+	ch.data = req->payload != NULL ? req->payload : "";
+	ch.len = req->payload_len;
+	ch.who = req->who;
+	/* Options: version=N signature=ed25519:... */
+	for (p = opts; p != NULL && *p != '\0';) {
+		size_t n;
+
+		while (*p == ' ')
+			p++;
+		n = strcspn(p, " ");
+		if (n == 0)
+			break;
+		if (strncmp(p, "version=", 8) == 0 && n > 8 && n < 28 &&
+		    strspn(p + 8, "0123456789") == n - 8)
+			ch.version = strtoull(p + 8, NULL, 10);
+		else if (strncmp(p, "signature=", 10) == 0 && n > 10 &&
+		    n - 10 < sizeof(sig)) {
+			memcpy(sig, p + 10, n - 10);
+			sig[n - 10] = '\0';
+			ch.signature = sig;
+		} else {
+			fprintf(fp,
+			    "error: %.*s: want version=N (digits) or "
+			    "signature=SIG\n",
+			    (int)n, p);
+			goto out;
+		}
+		p += n;
+	}
+	if (rt == NULL) {
+		fprintf(fp, "error: no configuration\n");
+	} else if (listreg_update(&ch, rt->cfg, &result, &error) != 0) {
+		log_msg(LOG_WARNING, "list %s: change by %s refused: %s", name,
+		    req->who, error != NULL ? error : "out of memory");
+		fprintf(
+		    fp, "error: %s\n", error != NULL ? error : "out of memory");
+	} else if (runtime_refresh_lists(&error) != 0) {
+		fprintf(
+		    fp, "error: %s\n", error != NULL ? error : "out of memory");
+	} else {
+		fprintf(fp, "ok %s\n", result != NULL ? result : "");
+		ret = 0;
+	}
+out:
+	free(result);
+	free(error);
+	runtime_release(&rt);
+	return ret;
+}
+
 /*
- * control_list - "show NAME", "test FIELD VALUE", "export NAME FORMAT"
- * on the lists of the running configuration
+ * control_list - show, test, export, push, add, del, rollback on the
+ * lists of the running configuration
  */
 static int
-control_list(const char *args, FILE *fp)
+control_list(const struct control_request *req, const char *args, FILE *fp)
 {
 	struct runtime *rt = runtime_acquire();
 	char verb[16], a[256], b[768];
-	const struct config_list *l;
 	enum list_format fmt;
+	long i;
 	int n, ret = -1;
 
 	a[0] = b[0] = '\0';
 	n = sscanf(args, "%15s %255s %767[^\n]", verb, a, b);
 	if (rt == NULL) {
 		fprintf(fp, "error: no configuration\n");
-	} else if (n >= 2 && strcmp(verb, "show") == 0) {
-		ret = control_list_show(rt->cfg, a, fp);
+	} else if (n == 2 && strcmp(verb, "show") == 0) {
+		ret = listreg_show(a, rt->cfg, fp);
 	} else if (n == 3 && strcmp(verb, "test") == 0) {
-		ret = control_list_test(rt->cfg, a, b, fp);
+		ret = control_list_test(rt, a, b, fp);
 	} else if (n == 3 && strcmp(verb, "export") == 0) {
-		if ((l = control_find_list(rt->cfg, a)) == NULL)
+		if ((i = control_find_list(rt->cfg, a)) < 0)
 			fprintf(fp, "error: %s: no such list\n", a);
 		else if (list_format_parse(b, &fmt) < 0)
 			fprintf(fp, "error: %s: want plain or rbldnsd\n", b);
 		else {
 			fprintf(fp, "ok\n");
-			if (list_export(l->snap, fmt, time(NULL), fp) == 0)
+			if (list_export(
+				rt->lists->snap[i], fmt, time(NULL), fp) == 0)
 				ret = 0;
 			else
 				fprintf(fp,
 				    "error: %s cannot be written as %s\n", a,
 				    b);
 		}
+	} else if (n >= 2 && req->has_payload &&
+	    (strcmp(verb, "push") == 0 || strcmp(verb, "add") == 0 ||
+		strcmp(verb, "del") == 0)) {
+		ret = control_list_change(req,
+		    verb[0] == 'p'	 ? LISTREG_PUSH
+			: verb[0] == 'a' ? LISTREG_ADD
+					 : LISTREG_DEL,
+		    a, n == 3 ? b : NULL, fp);
+	} else if (n == 2 && strcmp(verb, "rollback") == 0 &&
+	    !req->has_payload) {
+		ret = control_list_change(req, LISTREG_ROLLBACK, a, NULL, fp);
 	} else {
 		fprintf(fp,
-		    "error: usage: list show NAME | list test FIELD "
-		    "VALUE | list export NAME plain|rbldnsd\n");
+		    "error: usage: list show NAME | list test FIELD VALUE | "
+		    "list export NAME plain|rbldnsd | list push NAME "
+		    "[version=N] [signature=SIG] length=N | list add|del NAME "
+		    "length=N | list rollback NAME\n");
 	}
 	runtime_release(&rt);
 	return ret;
 }
 
-/* control_handle - answer one request line */
+/* control_handle - answer one request */
 int
-control_handle(const char *request, char **reply_r)
+control_handle(const struct control_request *req, char **reply_r)
 {
+	const char *request = req->line;
 	char *buf = NULL, *error = NULL;
 	size_t len = 0;
 	FILE *fp;
@@ -306,11 +376,14 @@ control_handle(const char *request, char **reply_r)
 			runtime_release(&rt);
 		}
 	} else if (strncmp(request, "list ", 5) == 0) {
-		ret = control_list(request + 5, fp);
+		ret = control_list(req, request + 5, fp);
 	} else if (strcmp(request, "version") == 0) {
 		fprintf(fp, "ok sakimori %s\n", SAKIMORI_VERSION);
 	} else if (strcmp(request, "ping") == 0) {
 		fprintf(fp, "ok pong\n");
+	} else if (req->has_payload) {
+		fprintf(fp, "error: this request takes no payload\n");
+		ret = -1;
 	} else {
 		fprintf(fp,
 		    "error: unknown request; try reload, stats, "
@@ -326,49 +399,192 @@ control_handle(const char *request, char **reply_r)
 	return ret;
 }
 
+/* A buffered reader over the client's socket. */
+struct control_reader {
+	int fd;		/* the connection */
+	char buf[8192]; /* bytes read, not yet taken */
+	size_t len;	/* bytes in buf */
+	size_t pos;	/* next byte to take */
+};
+
+/* reader_fill - read more; 1 got some, 0 end, -1 error or timeout */
+static int
+reader_fill(struct control_reader *r)
+{
+	ssize_t n;
+
+	if (r->pos == r->len)
+		r->pos = r->len = 0;
+	do
+		n = read(r->fd, r->buf + r->len, sizeof(r->buf) - r->len);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return n == 0 ? 0 : -1;
+	r->len += (size_t)n;
+	return 1;
+}
+
+/* reader_line - one line of at most max bytes, without CR LF */
+static int
+reader_line(struct control_reader *r, char *out, size_t max, char **why_r)
+{
+	size_t n = 0;
+	char c;
+
+	for (;;) {
+		if (r->pos == r->len && reader_fill(r) != 1) {
+			*why_r = "request cut short";
+			return -1;
+		}
+		c = r->buf[r->pos++];
+		if (c == '\n')
+			break;
+		if (n == max) {
+			*why_r = "request too long";
+			return -1;
+		}
+		out[n++] = c;
+	}
+	if (n > 0 && out[n - 1] == '\r')
+		n--;
+	out[n] = '\0';
+	if (strlen(out) != n) {
+		*why_r = "NUL byte in the request";
+		return -1;
+	}
+	return 0;
+}
+
+/* reader_bytes - exactly n bytes */
+static int
+reader_bytes(struct control_reader *r, char *out, size_t n)
+{
+	size_t take;
+
+	while (n > 0) {
+		if (r->pos == r->len && reader_fill(r) != 1)
+			return -1;
+		take = r->len - r->pos < n ? r->len - r->pos : n;
+		memcpy(out, r->buf + r->pos, take);
+		r->pos += take;
+		out += take;
+		n -= take;
+	}
+	return 0;
+}
+
+/*
+ * control_read_request - the request line and its payload: a line
+ * ending in " length=N" is followed by N bytes
+ */
+static int
+control_read_request(
+    struct control_reader *r, struct control_request *req, char **why_r)
+{
+	char *sp;
+	unsigned long long n;
+
+	if (reader_line(r, req->line, CONTROL_REQUEST_MAX, why_r) != 0)
+		return -1;
+	sp = strrchr(req->line, ' ');
+	if (sp == NULL || strncmp(sp, " length=", 8) != 0)
+		return 0;
+	if (sp[8] == '\0' || strspn(sp + 8, "0123456789") != strlen(sp + 8) ||
+	    strlen(sp + 8) > 12 ||
+	    (n = strtoull(sp + 8, NULL, 10)) > CONTROL_PAYLOAD_MAX) {
+		*why_r = "length= wants a number of bytes up to 512 MB";
+		return -1;
+	}
+	*sp = '\0';
+	req->has_payload = true;
+	req->payload_len = (size_t)n;
+	if ((req->payload = malloc((size_t)n + 1)) == NULL) {
+		*why_r = "out of memory";
+		return -1;
+	}
+	if (reader_bytes(r, req->payload, (size_t)n) != 0) {
+		*why_r = "payload cut short";
+		return -1;
+	}
+	req->payload[n] = '\0';
+	return 0;
+}
+
+/* peer_who - the local user on the other end, "NAME(uid=N)" */
+static void
+peer_who(int fd, char *buf, size_t size)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	struct passwd pw, *res = NULL;
+	char pwbuf[1024];
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
+		snprintf(buf, size, "unknown");
+		return;
+	}
+	if (getpwuid_r(cr.uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 &&
+	    res != NULL)
+		snprintf(
+		    buf, size, "%.64s(uid=%u)", pw.pw_name, (unsigned)cr.uid);
+	else
+		snprintf(buf, size, "uid=%u", (unsigned)cr.uid);
+}
+
+/* write_all - the whole reply */
+static void
+write_all(int fd, const char *text)
+{
+	size_t off = 0, len = strlen(text);
+	ssize_t n;
+
+	while (off < len) {
+		n = write(fd, text + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+}
+
 /* serve_one - read one request, answer, close */
 static void
 serve_one(int fd)
 {
-	char req[CONTROL_REQUEST_MAX + 2], *reply = NULL, *nl;
+	struct control_reader *r = NULL;
+	struct control_request *req = NULL;
 	struct timeval tv = { 5, 0 };
-	size_t got = 0;
-	ssize_t n;
+	char *reply = NULL, *why = NULL;
 
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	while (got < sizeof(req) - 1) {
-		n = read(fd, req + got, sizeof(req) - 1 - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		req[got] = '\0';
-		if (strchr(req, '\n') != NULL)
-			break;
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (req = calloc(1, sizeof(*req))) == NULL) {
+		write_all(fd, "error: out of memory\n");
+		goto out;
 	}
-	req[got] = '\0';
-	if ((nl = strchr(req, '\n')) != NULL) {
-		*nl = '\0';
-		if (nl > req && nl[-1] == '\r')
-			nl[-1] = '\0';
-	} else if (got > CONTROL_REQUEST_MAX) {
-		reply = strdup("error: request too long\n");
+	r->fd = fd;
+	peer_who(fd, req->who, sizeof(req->who));
+	if (control_read_request(r, req, &why) != 0) {
+		log_msg(LOG_WARNING, "control: request from %s refused: %s",
+		    req->who, why);
+		write_all(fd, "error: ");
+		write_all(fd, why);
+		write_all(fd, "\n");
+		goto out;
 	}
-	if (reply == NULL) {
-		log_debug(LOG_SUB_CONTROL, "control: request \"%.40s\"", req);
-		(void)control_handle(req, &reply);
-	}
-	if (reply != NULL) {
-		size_t off = 0, len = strlen(reply);
-
-		while (off < len) {
-			n = write(fd, reply + off, len - off);
-			if (n <= 0)
-				break;
-			off += (size_t)n;
-		}
-	}
+	log_debug(LOG_SUB_CONTROL, "control: request \"%.40s\" from %s",
+	    req->line, req->who);
+	(void)control_handle(req, &reply);
+	if (reply != NULL)
+		write_all(fd, reply);
+out:
 	free(reply);
+	if (req != NULL)
+		free(req->payload);
+	free(req);
+	free(r);
 }
 
 /* control_main - accept loop */

@@ -17,6 +17,7 @@
 #ifndef SAKIMORI_MILTER_CONTROL_H
 #define SAKIMORI_MILTER_CONTROL_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 /*
@@ -39,12 +40,24 @@ int control_start(void);
 /* control_stop - stop the thread, remove the socket */
 void control_stop(void);
 
+#define CONTROL_REQUEST_MAX 1024	 /* bytes in one request line */
+#define CONTROL_PAYLOAD_MAX (512u << 20) /* bytes of a request's payload */
+
+/* One request: a line, maybe a payload, and who sent it. */
+struct control_request {
+	char line[CONTROL_REQUEST_MAX + 1]; /* without newline, length= */
+	bool has_payload;		    /* the line ended in length=N */
+	char *payload;			    /* N bytes and a NUL, or NULL */
+	size_t payload_len;		    /* N */
+	char who[128];			    /* "root(uid=0)", "hmac@ADDR" */
+};
+
 /*
- * control_handle - answer one request line (also used by tests)
- *	request: the line without its newline
+ * control_handle - answer one request
+ *	req: the request
  *	reply_r: the reply text, newline-terminated lines (caller frees)
  * Returns 0 ok, -1 error reply.
  */
-int control_handle(const char *request, char **reply_r);
+int control_handle(const struct control_request *req, char **reply_r);
 
 #endif

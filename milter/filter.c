@@ -294,7 +294,8 @@ filter_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 
 		if ((s->iprev = iprev_start(s->rt->dns, &s->addr)) == NULL)
 			return session_fail(s, "connect", "out of memory");
-		s->screen = screen_new(s->rt->cfg, s->rt->dns, &oom);
+		s->screen =
+		    screen_new(s->rt->cfg, s->rt->lists, s->rt->dns, &oom);
 		if (oom)
 			return session_fail(s, "connect", "out of memory");
 		/* RFC 5782 2.1: the client address, asked at once. */
@@ -657,13 +658,14 @@ filter_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct session *s = smfi_getpriv(ctx);
 
-	(void)argv;
 	if (s == NULL || s->rt == NULL || !s->m.active)
 		return session_fail(s, "rcpt", "no message");
 	s->m.rcpts++;
 	note_qid(ctx, s);
 	if (!inbound(s))
 		return SMFIS_CONTINUE;
+	if (argv != NULL && argv[0] != NULL)
+		screen_match(s->screen, CONFIG_FIELD_RCPT_TO, argv[0], NULL);
 	decide(s);
 	if (s->m.v.action == ACTION_TEMPFAIL ||
 	    s->m.v.action == ACTION_REJECT) {
@@ -694,6 +696,8 @@ filter_header(SMFICTX *ctx, char *name, char *value)
 		screen_match(s->screen, CONFIG_FIELD_FROM, value, NULL);
 	else if (inbound(s) && strcasecmp(name, "Subject") == 0)
 		screen_match(s->screen, CONFIG_FIELD_SUBJECT, value, NULL);
+	if (inbound(s))
+		screen_match_header(s->screen, name, value);
 	if (strcasecmp(name, "Authentication-Results") != 0)
 		return ok;
 	s->m.ar_seen++;

@@ -48,6 +48,7 @@
 #include "milter/dkimverify.h"
 #include "milter/dmarc.h"
 #include "milter/filter.h"
+#include "milter/listreg.h"
 #include "milter/log.h"
 #include "milter/runtime.h"
 #include "policy/config.h"
@@ -97,6 +98,20 @@ make_parent_dir(const char *path, uid_t uid, gid_t gid)
 	    chown(dir, uid, gid) != 0)
 		fprintf(
 		    stderr, "sakimori: chown %s: %s\n", dir, strerror(errno));
+}
+
+/* chown_state_dir - the state directory belongs to the user we become */
+static void
+chown_state_dir(const char *dir, uid_t uid, gid_t gid)
+{
+	char sub[4096];
+
+	if (uid == (uid_t)-1)
+		return;
+	snprintf(sub, sizeof(sub), "%s/lists", dir);
+	if (chown(dir, uid, gid) != 0 || chown(sub, uid, gid) != 0)
+		fprintf(stderr, "sakimori: state_dir: chown %s: %s\n", dir,
+		    strerror(errno));
 }
 
 /* write_pidfile - our pid, owned by the user we become */
@@ -267,7 +282,7 @@ main(int argc, char **argv)
 	struct config *cfg = NULL;
 	struct passwd *pw = NULL;
 	uid_t uid = (uid_t)-1;
-	gid_t gid = (gid_t)-1;
+	gid_t gid = (gid_t)-1, ctl_gid;
 	char *error = NULL;
 	static sigset_t sigs;
 	sigset_t all;
@@ -362,10 +377,30 @@ main(int argc, char **argv)
 		return EX_UNAVAILABLE;
 	}
 	find_listener();
+	if (listreg_init(cfg->state_dir, &error) != 0) {
+		fprintf(stderr, "sakimori: %s\n", error);
+		free(error);
+		config_free(&cfg);
+		return EX_CANTCREAT;
+	}
+	chown_state_dir(cfg->state_dir, uid, gid);
+	ctl_gid = gid;
+	if (cfg->control_group != NULL && *cfg->control_group != '\0') {
+		struct group *gr = getgrnam(cfg->control_group);
+
+		if (gr == NULL) {
+			fprintf(stderr,
+			    "sakimori: control_group: %s: no such group\n",
+			    cfg->control_group);
+			config_free(&cfg);
+			return EX_NOUSER;
+		}
+		ctl_gid = gr->gr_gid;
+	}
 	if (cfg->control_socket != NULL && *cfg->control_socket != '\0') {
 		make_parent_dir(cfg->control_socket, uid, gid);
 		if (control_open(cfg->control_socket, cfg->control_mode, uid,
-			gid, &error) != 0) {
+			ctl_gid, &error) != 0) {
 			fprintf(stderr, "sakimori: %s\n", error);
 			free(error);
 			config_free(&cfg);
@@ -447,5 +482,6 @@ main(int argc, char **argv)
 		runtime_release(&rt);
 	}
 	runtime_shutdown();
+	listreg_shutdown();
 	return ret == MI_SUCCESS ? 0 : EX_SOFTWARE;
 }

@@ -22,6 +22,11 @@ struct runtime_dns {
 	atomic_int refs;	  /* runtimes using it */
 };
 
+struct runtime_cfg {
+	struct config *cfg; /* the configuration */
+	atomic_int refs;    /* runtimes using it */
+};
+
 static pthread_mutex_t runtime_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t runtime_reload_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct runtime *runtime_current; /* guarded by runtime_lock */
@@ -98,31 +103,75 @@ runtime_dns_unref(struct runtime_dns *d)
 	}
 }
 
+/* runtime_cfg_unref - drop a config reference; the last frees it */
+static void
+runtime_cfg_unref(struct runtime_cfg *c)
+{
+	if (c != NULL && atomic_fetch_sub(&c->refs, 1) == 1) {
+		config_free(&c->cfg);
+		free(c);
+	}
+}
+
 /* runtime_free - free a runtime with no references left */
 static void
 runtime_free(struct runtime *rt)
 {
-	struct config *cfg = (struct config *)rt->cfg;
-
+	listset_free(&rt->lists);
 	runtime_dns_unref(rt->dns_ref);
-	config_free(&cfg);
+	runtime_cfg_unref(rt->cfg_ref);
 	free(rt);
 }
 
-/* runtime_new - wrap a config and a resolver reference */
+/*
+ * runtime_new - wrap a config reference, a listset and a resolver
+ * reference; takes all three over (even on failure)
+ */
 static struct runtime *
-runtime_new(struct config *cfg, struct runtime_dns *d, unsigned long gen)
+runtime_new(struct runtime_cfg *c, struct listset *set, struct runtime_dns *d,
+    unsigned long gen)
 {
 	struct runtime *rt;
 
-	if ((rt = calloc(1, sizeof(*rt))) == NULL)
+	if ((rt = calloc(1, sizeof(*rt))) == NULL) {
+		listset_free(&set);
+		runtime_dns_unref(d);
+		runtime_cfg_unref(c);
 		return NULL;
-	rt->cfg = cfg;
+	}
+	rt->cfg = c->cfg;
+	rt->cfg_ref = c;
+	rt->lists = set;
 	rt->dns = d->dns;
 	rt->dns_ref = d;
 	rt->generation = gen;
 	rt->refs = 1;
 	return rt;
+}
+
+/*
+ * runtime_wrap_cfg - a config reference with the lists bound (the
+ * registry takes the snapshots the config built); cfg freed on failure
+ */
+static struct runtime_cfg *
+runtime_wrap_cfg(struct config *cfg, struct listset **set_r, char **error_r)
+{
+	struct runtime_cfg *c;
+
+	*set_r = NULL;
+	if (listreg_bind(cfg, set_r, error_r) != 0) {
+		config_free(&cfg);
+		return NULL;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		listset_free(set_r);
+		config_free(&cfg);
+		*error_r = strdup("out of memory");
+		return NULL;
+	}
+	c->cfg = cfg;
+	atomic_init(&c->refs, 1);
+	return c;
 }
 
 /* runtime_init - make the first runtime */
@@ -131,14 +180,19 @@ runtime_init(struct config *cfg, const char *path, char *const *overrides,
     size_t override_count, char **error_r)
 {
 	struct runtime_dns *d;
+	struct runtime_cfg *c;
+	struct listset *set;
 	size_t i;
 
 	if ((d = runtime_dns_new(cfg, error_r)) == NULL)
 		goto fail;
-	if ((runtime_current = runtime_new(cfg, d, 1)) == NULL) {
+	if ((c = runtime_wrap_cfg(cfg, &set, error_r)) == NULL) {
 		runtime_dns_unref(d);
+		return -1;
+	}
+	if ((runtime_current = runtime_new(c, set, d, 1)) == NULL) {
 		*error_r = strdup("out of memory");
-		goto fail;
+		return -1;
 	}
 	runtime_path = path != NULL ? strdup(path) : NULL;
 	if (override_count > 0) {
@@ -248,6 +302,8 @@ runtime_reload(char **error_r)
 	struct config *cfg = NULL;
 	struct runtime *old, *rt, *prev;
 	struct runtime_dns *d;
+	struct runtime_cfg *c;
+	struct listset *set;
 	int ret = -1;
 
 	*error_r = NULL;
@@ -273,13 +329,18 @@ runtime_reload(char **error_r)
 	}
 	if (log_set_debug(cfg->debug, cfg->debug_count) != 0)
 		log_msg(LOG_WARNING, "reload: unknown debug subsystem ignored");
-	if ((rt = runtime_new(cfg, d, old->generation + 1)) == NULL) {
+	c = runtime_wrap_cfg(cfg, &set, error_r);
+	cfg = NULL;
+	if (c == NULL) {
 		runtime_dns_unref(d);
+		runtime_release(&old);
+		goto out;
+	}
+	if ((rt = runtime_new(c, set, d, old->generation + 1)) == NULL) {
 		runtime_release(&old);
 		*error_r = strdup("out of memory");
 		goto out;
 	}
-	cfg = NULL;
 	lock(&runtime_lock);
 	prev = runtime_current;
 	runtime_current = rt;
@@ -292,6 +353,45 @@ runtime_reload(char **error_r)
 	ret = 0;
 out:
 	config_free(&cfg);
+	unlock(&runtime_reload_lock);
+	return ret;
+}
+
+/* runtime_refresh_lists - same config and resolver, current lists */
+int
+runtime_refresh_lists(char **error_r)
+{
+	struct runtime *old, *rt, *prev;
+	struct listset *set;
+	int ret = -1;
+
+	*error_r = NULL;
+	lock(&runtime_reload_lock);
+	if ((old = runtime_acquire()) == NULL) {
+		*error_r = strdup("no running configuration");
+		goto out;
+	}
+	if (listreg_rebind(old->cfg, &set) != 0) {
+		*error_r = strdup("out of memory");
+		runtime_release(&old);
+		goto out;
+	}
+	atomic_fetch_add(&old->cfg_ref->refs, 1);
+	atomic_fetch_add(&old->dns_ref->refs, 1);
+	if ((rt = runtime_new(old->cfg_ref, set, old->dns_ref,
+		 old->generation + 1)) == NULL) {
+		*error_r = strdup("out of memory");
+		runtime_release(&old);
+		goto out;
+	}
+	lock(&runtime_lock);
+	prev = runtime_current;
+	runtime_current = rt;
+	unlock(&runtime_lock);
+	runtime_release(&prev);
+	runtime_release(&old);
+	ret = 0;
+out:
 	unlock(&runtime_reload_lock);
 	return ret;
 }

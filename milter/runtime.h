@@ -2,7 +2,8 @@
  * NAME
  *	runtime - the live configuration and resolver, swapped on reload
  * SUMMARY
- *	A reference-counted, immutable pair (config, DNS resolver). Each
+ *	A reference-counted, immutable triple (config, local list
+ *	snapshots, DNS resolver). Each
  *	session acquires the current one at connect and releases it at
  *	close; a reload builds a new one aside and swaps one pointer.
  * DESCRIPTION
@@ -25,10 +26,13 @@
 #include <stddef.h>
 
 #include "milter/dns.h"
+#include "milter/listreg.h"
 #include "policy/config.h"
 
 struct runtime {
 	const struct config *cfg;    /* immutable config */
+	struct runtime_cfg *cfg_ref; /* reference count of cfg */
+	struct listset *lists;	     /* snapshots of cfg's lists, own */
 	struct dns_resolver *dns;    /* shared resolver */
 	struct runtime_dns *dns_ref; /* reference count of dns */
 	unsigned long generation;    /* 1 at start, +1 per reload */
@@ -58,6 +62,14 @@ void runtime_release(struct runtime **rt);
  * Returns 0 swapped, -1 refused (the old config stays live).
  */
 int runtime_reload(char **error_r) __attribute__((warn_unused_result));
+
+/*
+ * runtime_refresh_lists - a new runtime with the same config and
+ * resolver and the registry's current list snapshots (after a push)
+ *	error_r: on -1, why (caller frees)
+ * Returns 0 swapped, -1 (out of memory; the old runtime stays live).
+ */
+int runtime_refresh_lists(char **error_r) __attribute__((warn_unused_result));
 
 /* runtime_shutdown - drop the current runtime (at exit) */
 void runtime_shutdown(void);

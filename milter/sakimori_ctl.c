@@ -2,7 +2,7 @@
  * NAME
  *	sakimori_ctl - the control client
  * SUMMARY
- *	sakimori-ctl [-s socket | -c file] reload|stats|config|version|ping
+ *	sakimori-ctl [-s socket | -c file] [-k secretfile] command
  * DESCRIPTION
  *	Sends one request to the daemon's control socket and prints the
  *	reply. The socket is -s, else control_socket of the configuration
@@ -12,6 +12,7 @@
  *	EX_CONFIG, or EX_UNAVAILABLE when the daemon cannot be reached.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,13 @@
 #include <sys/time.h>
 #include <sys/un.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "lists/list.h"
+#include "lists/listsign.h"
 #include "policy/config.h"
 
 /* usage - the command line, on stderr */
@@ -40,12 +46,158 @@ usage(void)
 	    "checksum\n"
 	    "  list test FIELD VALUE     which lists VALUE hits in FIELD, "
 	    "and why\n"
-	    "  list export NAME plain|rbldnsd   the list, to share it\n");
+	    "  list export NAME plain|rbldnsd   the list, to share it\n"
+	    "  list push NAME FILE [version=N] [signature=SIG]\n"
+	    "                            replace the list (validated whole)\n"
+	    "  list add NAME ENTRY...    add entries (\"ENTRY [expires=WHEN] "
+	    "[REASON]\")\n"
+	    "  list del NAME ENTRY...    delete entries\n"
+	    "  list rollback NAME        back to the previous version\n"
+	    "  list keygen [KEYID]       a maintainer key pair: public on "
+	    "stdout,\n"
+	    "                            secret to the file -k FILE (mode "
+	    "0600)\n"
+	    "  list sign KEYFILE KIND NAME VERSION FILE\n"
+	    "                            the signature of a list version\n");
+}
+
+/* write_all - the whole buffer; 0 or -1 */
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* read_file - a whole file (caller frees); NULL with a message */
+static char *
+read_file(const char *path, size_t *len_r)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp, *out;
+	char chunk[65536];
+	size_t n;
+
+	if ((fp = fopen(path, "re")) == NULL) {
+		fprintf(
+		    stderr, "sakimori-ctl: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	if ((out = open_memstream(&buf, &len)) == NULL) {
+		fclose(fp);
+		return NULL;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		fwrite(chunk, 1, n, out);
+	if (ferror(fp)) {
+		fprintf(
+		    stderr, "sakimori-ctl: %s: %s\n", path, strerror(errno));
+		fclose(fp);
+		fclose(out);
+		free(buf);
+		return NULL;
+	}
+	fclose(fp);
+	if (fclose(out) != 0) {
+		free(buf);
+		return NULL;
+	}
+	*len_r = len;
+	return buf;
+}
+
+/*
+ * sign_list - the signature of a list version: KEYFILE KIND NAME VERSION
+ * FILE; the checksum is that of the list as the daemon will build it
+ */
+static int
+sign_list(char **argv, char *sig, char **why_r)
+{
+	struct listsign_secret key;
+	struct list_snapshot *snap = NULL;
+	enum list_kind kind;
+	char *text = NULL, *end;
+	unsigned long long version;
+	size_t len = 0;
+	int ret = -1;
+
+	if (list_kind_parse(argv[1], &kind) != 0) {
+		*why_r = strdup("KIND: want ip, domain, address or pattern");
+		return -1;
+	}
+	errno = 0;
+	version = strtoull(argv[3], &end, 10);
+	if (errno != 0 || *end != '\0' || version == 0 || argv[3][0] == '-') {
+		*why_r = strdup("VERSION: want a number from 1");
+		return -1;
+	}
+	if (listsign_load_secret_file(argv[0], &key, why_r) != 0)
+		return -1;
+	if ((text = read_file(argv[4], &len)) == NULL) {
+		*why_r = strdup("cannot read the list");
+		goto out;
+	}
+	if (list_build(argv[2], kind, text, len, version, time(NULL), &snap,
+		why_r) != 0)
+		goto out;
+	ret = listsign_sign(
+	    &key, argv[2], version, list_checksum(snap), sig, why_r);
+out:
+	listsign_secret_clear(&key);
+	list_free(&snap);
+	free(text);
+	return ret;
+}
+
+/* keygen - a key pair: public on stdout, secret into a new 0600 file */
+static int
+keygen(const char *id, const char *secret_path)
+{
+	char pub[LISTSIGN_PUBLIC_TEXT_SIZE], sec[LISTSIGN_SECRET_TEXT_SIZE];
+	char *why = NULL;
+	FILE *fp;
+	int fd;
+
+	if (listsign_keygen(id, pub, sec, &why) != 0) {
+		fprintf(stderr, "sakimori-ctl: keygen: %s\n",
+		    why != NULL ? why : "failed");
+		free(why);
+		return 1;
+	}
+	if ((fd = open(secret_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		 0600)) < 0 ||
+	    (fp = fdopen(fd, "w")) == NULL) {
+		fprintf(stderr, "sakimori-ctl: %s: %s\n", secret_path,
+		    strerror(errno));
+		sodium_memzero(sec, sizeof(sec));
+		return 1;
+	}
+	fprintf(fp, "%s\n", sec);
+	sodium_memzero(sec, sizeof(sec));
+	if (fclose(fp) != 0) {
+		fprintf(stderr, "sakimori-ctl: %s: %s\n", secret_path,
+		    strerror(errno));
+		return 1;
+	}
+	printf("%s\n", pub);
+	return 0;
 }
 
 /* send_request - one request, the whole reply into *reply_r */
 static int
-send_request(const char *path, const char *request, char **reply_r)
+send_request(const char *path, const char *request, const char *payload,
+    size_t payload_len, char **reply_r)
 {
 	struct sockaddr_un sun;
 	struct timeval tv = { 60, 0 };
@@ -74,8 +226,13 @@ send_request(const char *path, const char *request, char **reply_r)
 		return -1;
 	}
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	snprintf(buf, sizeof(buf), "%s\n", request);
-	if (write(fd, buf, strlen(buf)) != (ssize_t)strlen(buf)) {
+	if (payload != NULL)
+		snprintf(
+		    buf, sizeof(buf), "%s length=%zu\n", request, payload_len);
+	else
+		snprintf(buf, sizeof(buf), "%s\n", request);
+	if (write_all(fd, buf, strlen(buf)) != 0 ||
+	    (payload != NULL && write_all(fd, payload, payload_len) != 0)) {
 		fprintf(
 		    stderr, "sakimori-ctl: %s: %s\n", path, strerror(errno));
 		close(fd);
@@ -98,18 +255,146 @@ send_request(const char *path, const char *request, char **reply_r)
 	return 0;
 }
 
+/* join - words into one request line; -1 if too long or multi-line */
+static int
+join(char *request, size_t size, char **words, int n)
+{
+	size_t len = strlen(request);
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (len + strlen(words[i]) + 2 > size ||
+		    strpbrk(words[i], "\r\n") != NULL) {
+			fprintf(stderr,
+			    "sakimori-ctl: request too long or holds a line "
+			    "break\n");
+			return -1;
+		}
+		len += (size_t)snprintf(request + len, size - len, "%s%s",
+		    len > 0 ? " " : "", words[i]);
+	}
+	return 0;
+}
+
+/*
+ * list_request - the request line and payload of a list command
+ * Returns 0, 1 when the command was done here (keygen, sign), or an exit
+ * status above 1.
+ */
+static int
+list_request(int argc, char **argv, const char *secret_path, char *request,
+    size_t size, char **payload_r, size_t *len_r)
+{
+	const char *verb = argv[1];
+	char sig[LISTSIGN_SIG_TEXT_SIZE], *why = NULL, *buf = NULL;
+	size_t len = 0;
+	FILE *fp;
+	int i;
+
+	request[0] = '\0';
+	if (strcmp(verb, "keygen") == 0) {
+		if (argc > 3 || secret_path == NULL) {
+			fprintf(stderr,
+			    "sakimori-ctl: list keygen needs -k "
+			    "SECRETFILE [KEYID]\n");
+			return EX_USAGE;
+		}
+		return keygen(argc == 3 ? argv[2] : NULL, secret_path) == 0
+		    ? 1
+		    : EX_CANTCREAT;
+	}
+	if (strcmp(verb, "sign") == 0) {
+		if (argc != 7) {
+			usage();
+			return EX_USAGE;
+		}
+		if (sign_list(argv + 2, sig, &why) != 0) {
+			fprintf(stderr, "sakimori-ctl: sign: %s\n",
+			    why != NULL ? why : "failed");
+			free(why);
+			return EX_DATAERR;
+		}
+		printf("%s\n", sig);
+		return 1;
+	}
+	if (strcmp(verb, "push") == 0) {
+		char opts[512] = "";
+
+		if (argc < 4) {
+			usage();
+			return EX_USAGE;
+		}
+		if ((*payload_r = read_file(argv[3], len_r)) == NULL)
+			return EX_NOINPUT;
+		for (i = 4; i < argc; i++) {
+			if (strncmp(argv[i], "version=", 8) != 0 &&
+			    strncmp(argv[i], "signature=", 10) != 0) {
+				fprintf(stderr,
+				    "sakimori-ctl: %s: want version=N or "
+				    "signature=SIG\n",
+				    argv[i]);
+				return EX_USAGE;
+			}
+			if (strlen(opts) + strlen(argv[i]) + 2 > sizeof(opts)) {
+				fprintf(stderr,
+				    "sakimori-ctl: options too "
+				    "long\n");
+				return EX_USAGE;
+			}
+			strcat(opts, " ");
+			strcat(opts, argv[i]);
+		}
+		snprintf(request, size, "list push %s%s", argv[2], opts);
+		if (strpbrk(request, "\r\n") != NULL || strlen(argv[2]) > 255)
+			return EX_USAGE;
+		return 0;
+	}
+	if (strcmp(verb, "add") == 0 || strcmp(verb, "del") == 0) {
+		if (argc < 4) {
+			usage();
+			return EX_USAGE;
+		}
+		if ((fp = open_memstream(&buf, &len)) == NULL)
+			return EX_OSERR;
+		for (i = 3; i < argc; i++) {
+			if (strpbrk(argv[i], "\r\n") != NULL) {
+				fclose(fp);
+				free(buf);
+				fprintf(stderr,
+				    "sakimori-ctl: an entry holds a line "
+				    "break\n");
+				return EX_USAGE;
+			}
+			fprintf(fp, "%s\n", argv[i]);
+		}
+		if (fclose(fp) != 0)
+			return EX_OSERR;
+		*payload_r = buf;
+		*len_r = len;
+		snprintf(request, size, "list %s %s", verb, argv[2]);
+		return strlen(argv[2]) > 255 ? EX_USAGE : 0;
+	}
+	/* show, test, export, rollback: words as they are */
+	return join(request, size, argv, argc) == 0 ? 0 : EX_USAGE;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *socket_path = NULL, *config_path = NULL;
+	const char *secret_path = NULL;
 	struct config *cfg = NULL;
-	char *error = NULL, *reply = NULL, request[1024];
+	char *error = NULL, *reply = NULL, *payload = NULL, request[1024];
+	size_t payload_len = 0;
 	int c, ret;
 
-	while ((c = getopt(argc, argv, "c:hs:")) != -1) {
+	while ((c = getopt(argc, argv, "c:hk:s:")) != -1) {
 		switch (c) {
 		case 'c':
 			config_path = optarg;
+			break;
+		case 'k':
+			secret_path = optarg;
 			break;
 		case 's':
 			socket_path = optarg;
@@ -123,22 +408,12 @@ main(int argc, char **argv)
 		}
 	}
 	if (argc - optind >= 2 && strcmp(argv[optind], "list") == 0) {
-		/* list show NAME | test FIELD VALUE... | export NAME FMT */
-		size_t len = 0;
-		int i;
-
-		for (i = optind; i < argc; i++) {
-			if (len + strlen(argv[i]) + 2 > sizeof(request) ||
-			    strpbrk(argv[i], "\r\n") != NULL) {
-				fprintf(stderr,
-				    "sakimori-ctl: request too long "
-				    "or holds a line break\n");
-				return EX_USAGE;
-			}
-			len += (size_t)snprintf(request + len,
-			    sizeof(request) - len, "%s%s", len > 0 ? " " : "",
-			    argv[i]);
-		}
+		ret = list_request(argc - optind, argv + optind, secret_path,
+		    request, sizeof(request), &payload, &payload_len);
+		if (ret == 1)
+			return 0;
+		if (ret != 0)
+			return ret;
 	} else if (argc - optind != 1) {
 		usage();
 		return EX_USAGE;
@@ -158,14 +433,18 @@ main(int argc, char **argv)
 		if (config_load(config_path, NULL, 0, &cfg, &error) != 0) {
 			fprintf(stderr, "sakimori-ctl: %s\n", error);
 			free(error);
+			free(payload);
 			return EX_CONFIG;
 		}
 		socket_path = cfg->control_socket;
 	}
-	if (send_request(socket_path, request, &reply) != 0) {
+	if (send_request(socket_path, request, payload, payload_len, &reply) !=
+	    0) {
 		config_free(&cfg);
+		free(payload);
 		return EX_UNAVAILABLE;
 	}
+	free(payload);
 	config_free(&cfg);
 	if (strncmp(reply, "ok", 2) == 0) {
 		/* "ok" alone is a header; "ok text" is the whole answer. */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "lists/address.h"
@@ -33,11 +34,13 @@ struct screen_slot {
 struct screen_listhit {
 	bool hit;	   /* the list matched */
 	unsigned field;	   /* in which field */
+	const char *hname; /* header:NAME field: NAME (the config's) */
 	struct list_hit h; /* the entry (borrowed from the snapshot) */
 };
 
 struct screen {
 	const struct config *cfg;  /* lists and zones, borrowed */
+	const struct listset *ls;  /* the lists' snapshots, borrowed */
 	struct screen_listhit *lh; /* one per list, config order */
 	struct dns_resolver *dns;  /* resolver, borrowed */
 	struct screen_slot *slot;  /* one per zone, config order */
@@ -46,7 +49,8 @@ struct screen {
 
 /* screen_new - the zones of a configuration, nothing asked yet */
 struct screen *
-screen_new(const struct config *cfg, struct dns_resolver *dns, int *oom)
+screen_new(const struct config *cfg, const struct listset *ls,
+    struct dns_resolver *dns, int *oom)
 {
 	struct screen *sc;
 	size_t i;
@@ -65,6 +69,7 @@ screen_new(const struct config *cfg, struct dns_resolver *dns, int *oom)
 		return NULL;
 	}
 	sc->cfg = cfg;
+	sc->ls = ls;
 	sc->dns = dns;
 	sc->count = cfg->dnsbl_count;
 	for (i = 0; i < sc->count; i++) {
@@ -172,57 +177,118 @@ screen_addr_spec(const char *value, char *buf, size_t size)
 	buf[len] = '\0';
 }
 
+/* screen_value - what a list of a kind looks up for a field's value */
+const char *
+screen_value(enum list_kind kind, unsigned field, const char *value, char *buf,
+    size_t size)
+{
+	char domain[ADDRESS_DOMAIN_SIZE];
+	const char *v = value;
+
+	if (value == NULL || *value == '\0')
+		return NULL;
+	if (kind == LIST_KIND_PATTERN)
+		return value;
+	/* Header fields hold "Name <addr>": the addr-spec counts. */
+	if (field == CONFIG_FIELD_FROM || field == CONFIG_FIELD_HEADER) {
+		screen_addr_spec(value, buf, size);
+		v = buf;
+	}
+	if (kind == LIST_KIND_DOMAIN &&
+	    (field == CONFIG_FIELD_MAIL_FROM || field == CONFIG_FIELD_RCPT_TO ||
+		field == CONFIG_FIELD_FROM ||
+		(field == CONFIG_FIELD_HEADER && strchr(v, '@') != NULL))) {
+		if (address_domain(v, domain, sizeof(domain)) != 1)
+			return NULL;
+		if (strlen(domain) >= size)
+			return NULL;
+		memcpy(buf, domain, strlen(domain) + 1);
+		v = buf;
+	}
+	return v;
+}
+
+/* screen_match_list - match a field's value against list i */
+static void
+screen_match_list(struct screen *sc, size_t i, unsigned field,
+    const char *hname, const char *value, const struct cidr_addr *addr)
+{
+	const struct config_list *l = &sc->cfg->lists[i];
+	const struct list_snapshot *snap = sc->ls->snap[i];
+	char spec[1024];
+	const char *v;
+	time_t now = time(NULL);
+	int r;
+
+	if (l->kind == LIST_KIND_IP) {
+		if (addr == NULL)
+			return;
+		r = list_match_ip(snap, addr, now, &sc->lh[i].h);
+	} else {
+		if (value == NULL ||
+		    (v = screen_value(
+			 l->kind, field, value, spec, sizeof(spec))) == NULL)
+			return;
+		r = list_match(snap, v, now, &sc->lh[i].h);
+	}
+	if (r < 0)
+		log_msg(LOG_WARNING,
+		    "list %s: a pattern hit its match limit on %s%s%s; not "
+		    "counted as a hit",
+		    l->name, config_field_name(field), hname != NULL ? ":" : "",
+		    hname != NULL ? hname : "");
+	if (r == 1) {
+		sc->lh[i].hit = true;
+		sc->lh[i].field = field;
+		sc->lh[i].hname = hname;
+	}
+}
+
 /* screen_match - match one field against every list that looks at it */
 void
 screen_match(struct screen *sc, unsigned field, const char *value,
     const struct cidr_addr *addr)
 {
-	const struct config_list *l;
-	char spec[1024], domain[ADDRESS_DOMAIN_SIZE];
-	const char *v;
-	time_t now = time(NULL);
 	size_t i;
-	int r;
+
+	if (sc == NULL)
+		return;
+	for (i = 0; i < sc->cfg->list_count; i++) {
+		if ((sc->cfg->lists[i].fields & field) == 0 || sc->lh[i].hit)
+			continue;
+		screen_match_list(sc, i, field, NULL, value, addr);
+	}
+}
+
+/* screen_match_header - match a header field against the lists naming it */
+void
+screen_match_header(struct screen *sc, const char *name, const char *value)
+{
+	const struct config_list *l;
+	size_t i, j;
 
 	if (sc == NULL)
 		return;
 	for (i = 0; i < sc->cfg->list_count; i++) {
 		l = &sc->cfg->lists[i];
-		if ((l->fields & field) == 0 || sc->lh[i].hit)
+		if ((l->fields & CONFIG_FIELD_HEADER) == 0 || sc->lh[i].hit)
 			continue;
-		if (l->kind == LIST_KIND_IP) {
-			if (addr == NULL)
-				continue;
-			r = list_match_ip(l->snap, addr, now, &sc->lh[i].h);
-		} else {
-			if (value == NULL || *value == '\0')
-				continue;
-			v = value;
-			if (field == CONFIG_FIELD_FROM &&
-			    l->kind != LIST_KIND_PATTERN) {
-				screen_addr_spec(value, spec, sizeof(spec));
-				v = spec;
+		for (j = 0; j < l->header_count; j++) {
+			if (strcasecmp(l->headers[j], name) == 0) {
+				screen_match_list(sc, i, CONFIG_FIELD_HEADER,
+				    l->headers[j], value, NULL);
+				break;
 			}
-			if (l->kind == LIST_KIND_DOMAIN &&
-			    (field == CONFIG_FIELD_MAIL_FROM ||
-				field == CONFIG_FIELD_FROM)) {
-				if (address_domain(v, domain, sizeof(domain)) !=
-				    1)
-					continue;
-				v = domain;
-			}
-			r = list_match(l->snap, v, now, &sc->lh[i].h);
-		}
-		if (r < 0)
-			log_msg(LOG_WARNING,
-			    "list %s: a pattern hit its match limit on %s; "
-			    "not counted as a hit",
-			    l->name, config_field_name(field));
-		if (r == 1) {
-			sc->lh[i].hit = true;
-			sc->lh[i].field = field;
 		}
 	}
+}
+
+/* screen_field - "helo", ..., "header:NAME" of a hit */
+static void
+screen_field(const struct screen_listhit *h, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s", config_field_name(h->field),
+	    h->hname != NULL ? ":" : "", h->hname != NULL ? h->hname : "");
 }
 
 /* screen_list_header - the i-th X-Sakimori-List value of lists hit */
@@ -230,6 +296,7 @@ int
 screen_list_header(const struct screen *sc, size_t i, char *buf, size_t size)
 {
 	const struct screen_listhit *h;
+	char field[96];
 	size_t k, seen = 0;
 
 	if (sc == NULL)
@@ -238,9 +305,10 @@ screen_list_header(const struct screen *sc, size_t i, char *buf, size_t size)
 		h = &sc->lh[k];
 		if (!h->hit || seen++ != i)
 			continue;
+		screen_field(h, field, sizeof(field));
 		snprintf(buf, size, "%s field=%s entry=%s%s%s%s",
-		    sc->cfg->lists[k].name, config_field_name(h->field),
-		    h->h.entry, h->h.reason[0] != '\0' ? " (" : "", h->h.reason,
+		    sc->cfg->lists[k].name, field, h->h.entry,
+		    h->h.reason[0] != '\0' ? " (" : "", h->h.reason,
 		    h->h.reason[0] != '\0' ? ")" : "");
 		/* Entries and reasons are the list maintainer's text. */
 		for (char *p = buf; *p != '\0'; p++) {
@@ -257,7 +325,7 @@ screen_list_header(const struct screen *sc, size_t i, char *buf, size_t size)
 void
 screen_list_log(const struct screen *sc, char *buf, size_t size)
 {
-	char esc[300];
+	char esc[300], field[96];
 	size_t k, len = 0;
 
 	if (size == 0)
@@ -267,9 +335,9 @@ screen_list_log(const struct screen *sc, char *buf, size_t size)
 	     k++) {
 		if (!sc->lh[k].hit)
 			continue;
+		screen_field(&sc->lh[k], field, sizeof(field));
 		snprintf(buf + len, size - len, "%s%s:%s:%s",
-		    len > 0 ? "," : "", sc->cfg->lists[k].name,
-		    config_field_name(sc->lh[k].field),
+		    len > 0 ? "," : "", sc->cfg->lists[k].name, field,
 		    log_escape(sc->lh[k].h.entry, esc, sizeof(esc)));
 		len = strlen(buf);
 	}

@@ -31,6 +31,7 @@
 #include "milter/dns.h"
 #include "lists/cidr.h"
 #include "milter/dnsbl.h"
+#include "milter/listreg.h"
 #include "policy/config.h"
 #include "policy/verdict.h"
 
@@ -41,8 +42,8 @@ struct screen;
  * Returns the screen, NULL when the configuration has no zones, or NULL
  * with *oom set when out of memory.
  */
-struct screen *screen_new(
-    const struct config *cfg, struct dns_resolver *dns, int *oom);
+struct screen *screen_new(const struct config *cfg, const struct listset *ls,
+    struct dns_resolver *dns, int *oom);
 
 /*
  * screen_start - ask every zone of a subject about a value
@@ -66,12 +67,32 @@ void screen_finish(struct screen *sc, const struct timespec *deadline);
  * screen_match - match one field against every local list that looks at
  * it (first hit per list kept)
  *	field: one enum config_list_field bit
- *	value: the field as received: the HELO name, the MAIL FROM address
- *	    (no brackets), the From or Subject header value, the iprev name
+ *	value: the field as received: the HELO name, the MAIL FROM or
+ *	    RCPT TO address, the From or Subject header value, the iprev
+ *	    name
  *	addr: the client address, for CONFIG_FIELD_CLIENT_IP
  */
 void screen_match(struct screen *sc, unsigned field, const char *value,
     const struct cidr_addr *addr);
+
+/*
+ * screen_value - the value a list of this kind looks up for a field:
+ * the addr-spec of a From or other header field ("Name <a@b>"), the
+ * domain of an address for domain lists, the value itself otherwise
+ *	buf, size: room for the result (1024 bytes suffice)
+ * Returns the value to look up (value itself or buf), or NULL when there
+ * is nothing to look up (empty, or no domain in the address).
+ */
+const char *screen_value(enum list_kind kind, unsigned field, const char *value,
+    char *buf, size_t size);
+
+/*
+ * screen_match_header - match a header field against every list that
+ * names it (fields = {"header:NAME"}; names compared case-insensitively)
+ *	name, value: the header field as received
+ */
+void screen_match_header(
+    struct screen *sc, const char *name, const char *value);
 
 /*
  * screen_list_header - the i-th X-Sakimori-List value of lists hit:

@@ -45,6 +45,7 @@
 #include "lists/domain.h"
 #include "policy/config.h"
 #include "lists/list.h"
+#include "lists/listsign.h"
 #include "policy/dnsbl_map.h"
 #include "policy/keytable.h"
 #include "policy/config_schema.h"
@@ -487,7 +488,28 @@ static const struct {
 	{ "from", CONFIG_FIELD_FROM },
 	{ "subject", CONFIG_FIELD_SUBJECT },
 	{ "iprev", CONFIG_FIELD_IPREV },
+	{ "rcpt_to", CONFIG_FIELD_RCPT_TO },
 };
+
+/*
+ * config_header_name_ok - "header:NAME": NAME an RFC 5322 field name
+ * (printable US-ASCII but ':'), at most 64 bytes
+ */
+static int
+config_header_name_ok(const char *word)
+{
+	const char *p;
+
+	if (strncmp(word, "header:", 7) != 0)
+		return 0;
+	word += 7;
+	if (*word == '\0' || strlen(word) > 64)
+		return 0;
+	for (p = word; *p != '\0'; p++)
+		if (*p < 33 || *p > 126 || *p == ':')
+			return 0;
+	return 1;
+}
 
 /* config_field_bit - the bit of a field word, 0 if unknown */
 static unsigned
@@ -510,6 +532,8 @@ config_field_name(unsigned bit)
 {
 	size_t i;
 
+	if (bit == CONFIG_FIELD_HEADER)
+		return "header";
 	for (i = 0;
 	     i < sizeof(config_list_fields) / sizeof(config_list_fields[0]);
 	     i++) {
@@ -538,10 +562,10 @@ static int
 config_parse_list_field(
     cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
-	if (config_field_bit(value) == 0)
+	if (config_field_bit(value) == 0 && !config_header_name_ok(value))
 		return config_value_error(cfg, opt->name,
-		    "\"%s\": want client_ip, helo, mail_from, from, subject "
-		    "or iprev",
+		    "\"%s\": want client_ip, helo, mail_from, rcpt_to, from, "
+		    "subject, iprev or header:NAME",
 		    value);
 	*(const char **)result = value;
 	return 0;
@@ -559,12 +583,36 @@ config_parse_list_file(
 	return 0;
 }
 
+/* config_parse_list_key - a maintainer's public key, "ed25519:BASE64" */
+static int
+config_parse_list_key(
+    cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	struct listsign_public key;
+	char *why = NULL;
+	int r;
+
+	if (value[0] == '\0') {
+		*(const char **)result = value;
+		return 0;
+	}
+	if (listsign_parse_public(value, &key, &why) != 0) {
+		r = config_value_error(cfg, opt->name, "\"%s\": %s", value,
+		    why != NULL ? why : "not a public key");
+		free(why);
+		return r;
+	}
+	*(const char **)result = value;
+	return 0;
+}
+
 static cfg_opt_t config_list_opts[] = {
 	CFG_STR_CB("kind", "ip", CFGF_NONE, config_parse_list_kind),
 	CFG_STR_CB("file", "", CFGF_NONE, config_parse_list_file),
 	CFG_STR_LIST_CB("fields", "{}", CFGF_NONE, config_parse_list_field),
 	CFG_STR_CB("action", "tag", CFGF_NONE, config_parse_dnsbl_action),
 	CFG_BOOL("dry_run", cfg_false, CFGF_NONE),
+	CFG_STR_CB("signed_by", "", CFGF_NONE, config_parse_list_key),
 	CFG_END(),
 };
 
@@ -584,7 +632,7 @@ config_list_fields_ok(enum list_kind kind, unsigned fields)
 		return (fields &
 			   (CONFIG_FIELD_CLIENT_IP | CONFIG_FIELD_SUBJECT)) != 0
 		    ? "domain and address lists apply to helo, mail_from, "
-		      "from and iprev"
+		      "rcpt_to, from, iprev and header:NAME"
 		    : NULL;
 	case LIST_KIND_PATTERN:
 		return (fields & CONFIG_FIELD_CLIENT_IP) != 0
@@ -646,24 +694,41 @@ config_list_section(cfg_t *sec, struct config_list *l, char **why_r)
 	(void)verdict_action_parse(cfg_getstr(sec, "action"), &l->action);
 	l->dry_run = cfg_getbool(sec, "dry_run");
 	n = cfg_size(sec, "fields");
-	for (i = 0; i < n; i++)
-		l->fields |= config_field_bit(cfg_getnstr(sec, "fields", i));
+	if ((l->headers = calloc(n + 1, sizeof(char *))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const char *w = cfg_getnstr(sec, "fields", i);
+
+		l->fields |= config_field_bit(w);
+		if (config_header_name_ok(w)) {
+			if (l->header_count == CONFIG_LIST_MAX_HEADERS) {
+				if (asprintf(&why, "more than %d header fields",
+					CONFIG_LIST_MAX_HEADERS) < 0)
+					why = NULL;
+				goto fail;
+			}
+			l->fields |= CONFIG_FIELD_HEADER;
+			if ((l->headers[l->header_count++] = strdup(w + 7)) ==
+			    NULL)
+				return -1;
+		}
+	}
+	if (cfg_getstr(sec, "signed_by")[0] != '\0' &&
+	    (l->signed_by = strdup(cfg_getstr(sec, "signed_by"))) == NULL)
+		return -1;
 	if ((bad = config_list_fields_ok(l->kind, l->fields)) != NULL) {
 		if (asprintf(&why, "%s", bad) < 0)
 			why = NULL;
 		goto fail;
 	}
-	if (cfg_getstr(sec, "file")[0] == '\0') {
-		if (asprintf(&why, "no file: set file = \"/path\"") < 0)
-			why = NULL;
-		goto fail;
-	}
 	if ((l->file = strdup(cfg_getstr(sec, "file"))) == NULL)
 		return -1;
-	if ((text = config_read_list_file(l->file, &len, &why)) == NULL)
+	/* No file: the list starts empty and takes pushes. */
+	if (l->file[0] != '\0' &&
+	    (text = config_read_list_file(l->file, &len, &why)) == NULL)
 		goto fail;
-	if (list_build(l->name, l->kind, text, len, 1, time(NULL), &l->snap,
-		&why) != 0)
+	if (list_build(l->name, l->kind, text != NULL ? text : "", len, 1,
+		time(NULL), &l->snap, &why) != 0)
 		goto fail;
 	free(text);
 	return 0;
@@ -699,11 +764,15 @@ config_lists_from_cfg(cfg_t *cfg, struct config *c, char **why_r)
 static void
 config_lists_free(struct config *c)
 {
-	size_t i;
+	size_t i, j;
 
 	for (i = 0; i < c->list_count; i++) {
 		free(c->lists[i].name);
 		free(c->lists[i].file);
+		free(c->lists[i].signed_by);
+		for (j = 0; j < c->lists[i].header_count; j++)
+			free(c->lists[i].headers[j]);
+		free(c->lists[i].headers);
 		list_free(&c->lists[i].snap);
 	}
 	free(c->lists);
@@ -722,12 +791,16 @@ config_lists_dump(const struct config *cfg, FILE *fp)
 	fputs("\n# Local lists (lists/FORMAT.md), any number; reloadable:\n"
 	      "# list \"blocked\" {\n"
 	      "#\tkind = ip\t\t# ip, domain, address, pattern\n"
-	      "#\tfile = \"/etc/sakimori/lists/blocked\"\n"
-	      "#\tfields = {client_ip}\t# client_ip, helo, mail_from, from, "
-	      "subject, iprev\n"
+	      "#\tfile = \"/etc/sakimori/lists/blocked\"\t# empty: starts "
+	      "empty, takes pushes\n"
+	      "#\tfields = {client_ip}\t# client_ip, helo, mail_from, "
+	      "rcpt_to, from,\n"
+	      "#\t\t\t\t# subject, iprev, \"header:NAME\"\n"
 	      "#\taction = reject\t\t# accept (whitelist), tag, quarantine, "
 	      "tempfail, reject\n"
 	      "#\tdry_run = false\n"
+	      "#\tsigned_by = \"\"\t# maintainer key ed25519:...: only "
+	      "signed pushes\n"
 	      "# }\n",
 	    fp);
 	for (i = 0; i < cfg->list_count; i++) {
@@ -739,15 +812,29 @@ config_lists_dump(const struct config *cfg, FILE *fp)
 		config_write_quoted(fp, l->file);
 		fputs("\n\tfields = {", fp);
 		for (j = 0, first = 1; j < 32; j++) {
-			if ((l->fields & (1u << j)) == 0)
+			if ((l->fields & (1u << j)) == 0 ||
+			    (1u << j) == CONFIG_FIELD_HEADER)
 				continue;
 			fprintf(fp, "%s%s", first ? "" : ", ",
 			    config_field_name(1u << j));
 			first = 0;
 		}
-		fprintf(fp, "}\n\taction = %s\n\tdry_run = %s\n}\n",
+		for (j = 0; j < l->header_count; j++) {
+			fputs(first ? "" : ", ", fp);
+			fputs("\"header:", fp);
+			fputs(l->headers[j], fp);
+			fputs("\"", fp);
+			first = 0;
+		}
+		fprintf(fp, "}\n\taction = %s\n\tdry_run = %s\n",
 		    verdict_action_name(l->action),
 		    l->dry_run ? "true" : "false");
+		if (l->signed_by != NULL) {
+			fputs("\tsigned_by = ", fp);
+			config_write_quoted(fp, l->signed_by);
+			fputs("\n", fp);
+		}
+		fputs("}\n", fp);
 	}
 }
 

@@ -51,7 +51,12 @@ enum config_list_field {
 	CONFIG_FIELD_FROM = 1u << 3,	  /* the From header address */
 	CONFIG_FIELD_SUBJECT = 1u << 4,	  /* the Subject header */
 	CONFIG_FIELD_IPREV = 1u << 5,	  /* the iprev-confirmed name */
+	CONFIG_FIELD_RCPT_TO = 1u << 6,	  /* each RCPT TO address */
+	CONFIG_FIELD_HEADER = 1u << 7,	  /* header fields named in headers */
 };
+
+#define CONFIG_FIELD_LAST CONFIG_FIELD_RCPT_TO /* last bit with a word */
+#define CONFIG_LIST_MAX_HEADERS 16	       /* header:NAME per list */
 
 /* One local list (a list "NAME" { ... } section), compiled. */
 struct config_list {
@@ -61,7 +66,11 @@ struct config_list {
 	unsigned fields;	    /* enum config_list_field bits */
 	enum action action;	    /* what a hit does; accept: whitelist */
 	bool dry_run;		    /* log what would happen, do nothing */
-	struct list_snapshot *snap; /* the compiled list (immutable) */
+	char **headers;		    /* header:NAME fields, names */
+	size_t header_count;	    /* entries in headers */
+	char *signed_by;	    /* maintainer key "ed25519:..." or NULL */
+	struct list_snapshot *snap; /* compiled from file at load; taken
+				       over by milter/listreg.c */
 };
 
 /* config_field_name - "client_ip", ... for one field bit */
@@ -73,6 +82,8 @@ struct config {
 	char *user;		  /* drop privileges to; NULL: stay as we are */
 	char *pidfile;		  /* NULL: none */
 	char *control_socket;	  /* Unix socket for sakimori-ctl */
+	char *control_group;	  /* group of the socket, NULL: user's */
+	char *state_dir;	  /* pushed lists, audit log, counters */
 	unsigned control_mode;	  /* its file mode, e.g. 0660 */
 	char *authserv_id;	  /* A-R authserv-id; host name by default */
 	struct cidr_set *trusted; /* trusted_networks: skip inbound checks */

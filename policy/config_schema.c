@@ -201,6 +201,15 @@ schema_check_pidfile(const char *value, char *why, size_t size)
 	return 0;
 }
 
+/* schema_check_state_dir - an absolute path */
+static int
+schema_check_state_dir(const char *value, char *why, size_t size)
+{
+	if (value[0] == '\0')
+		return schema_why(why, size, "must be set");
+	return schema_check_pidfile(value, why, size);
+}
+
 /*
  * schema_check_authserv_id - a valid RFC 8601 authserv-id
  *	RFC 8601 2.5: authserv-id is a value (token or quoted-string) and
@@ -365,6 +374,14 @@ const struct config_option config_schema[] = {
 	{ "control_mode", CONFIG_MODE, "0660", 0, 0777, "", false,
 	    "file mode of control_socket, octal", NULL, OFF(control_mode), 0,
 	    0 },
+	{ "control_group", CONFIG_STRING, "", 0, 0, "", false,
+	    "group owning control_socket (members may use sakimori-ctl); "
+	    "empty: the group of user",
+	    schema_check_user, OFF(control_group), 0, 0 },
+	{ "state_dir", CONFIG_STRING, "/var/lib/sakimori", 0, 0, "", false,
+	    "directory for pushed lists, their audit log and rate-limit "
+	    "counts",
+	    schema_check_state_dir, OFF(state_dir), 0, 0 },
 	{ "authserv_id", CONFIG_STRING, "", 0, 0, "", true,
 	    "authserv-id in Authentication-Results (RFC 8601); empty: the "
 	    "host name",

@@ -141,7 +141,8 @@ class Sakimori:
         self.port = free_port()
         cmd = [self.exe, '-f', '-c', self.config,
                '-o', 'listen=inet:%d@127.0.0.1' % self.port,
-               '-o', 'control_socket=%s' % self.socket]
+               '-o', 'control_socket=%s' % self.socket,
+               '-o', 'state_dir=%s' % os.path.join(self.dir, 'state')]
         cmd += option_args(self.options) + self.args
         self.cmd = cmd
         self.stderr = open(self.stderr_path, 'a')
