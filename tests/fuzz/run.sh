@@ -56,7 +56,8 @@ srcs() {
 	# The config reaches into the whole policy layer and the lists
 	# below it (layers point one way: no milter/ code).
 	config) echo policy/*.c lists/*.c ;;
-	dkimverify) echo milter/dkimverify.c milter/log.c milter/dns.c \
+	dkimverify) echo milter/dkimverify.c milter/dkimbody.c \
+	    milter/dkimkeys.c milter/log.c milter/dns.c \
 	    milter/dns_cache.c lists/domain.c lists/text.c \
 	    policy/result.c ;;
 	dmarc) echo milter/dmarc.c milter/log.c milter/dns.c \
@@ -78,7 +79,8 @@ else
 	done
 fi
 
-PKGS="ldns libconfuse milter opendkim libpsl libcrypto libpcre2-8"
+PKGS="ldns libconfuse milter opendkim libpsl libcrypto libpcre2-8 lmdb hiredis
+    libsodium libcurl"
 # shellcheck disable=SC2086
 PKG_CFLAGS=$(pkg-config --cflags $PKGS)
 VERSION=$(sed -n 's/^VERSION[ 	]*=[ 	]*//p' Makefile)
