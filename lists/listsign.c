@@ -36,6 +36,8 @@
 #define LISTSIGN_DOMAIN "sakimori-list-signature-v1\n" /* message line 1 */
 #define LISTSIGN_B64_MAX 128 /* base64 characters looked at, at most */
 #define LISTSIGN_BIN_MAX 96  /* bytes LISTSIGN_B64_MAX can decode to */
+/* the error for a bad key id */
+#define LISTSIGN_ID_RULE "bad key id (1 to 64 of A-Z a-z 0-9 . _ @ + -)"
 /* the signed message: domain line, three fields */
 #define LISTSIGN_MSG_SIZE (64 + LISTSIGN_NAME_MAX + 20 + 64)
 
@@ -115,9 +117,8 @@ listsign_decode(const char *text, size_t skip, const char *what, char *id_r,
 	}
 	if (b64_len > LISTSIGN_B64_MAX) {
 		listsign_error(error_r,
-		    "wrong %s length (over %d bytes, want "
-		    "%zu)",
-		    what, LISTSIGN_BIN_MAX, want);
+		    "wrong %s length (over %d bytes, want %zu)", what,
+		    LISTSIGN_BIN_MAX, want);
 		goto done;
 	}
 	if (sodium_base642bin(bin, sizeof(bin), b64, b64_len, NULL, &bin_len,
@@ -136,10 +137,7 @@ listsign_decode(const char *text, size_t skip, const char *what, char *id_r,
 			p++;
 		id_len = (size_t)(p - id);
 		if (id_len == 0 || id_len > LISTSIGN_ID_MAX) {
-			listsign_error(error_r,
-			    "bad key id (1 to %d of A-Z a-z "
-			    "0-9 . _ @ + -)",
-			    LISTSIGN_ID_MAX);
+			listsign_error(error_r, LISTSIGN_ID_RULE);
 			goto done;
 		}
 		if (*p != '\0') {
@@ -175,10 +173,7 @@ listsign_check_id(const char *id, char **error_r)
 			break;
 	}
 	if (id[i] != '\0' || i > LISTSIGN_ID_MAX) {
-		listsign_error(error_r,
-		    "bad key id (1 to %d of A-Z a-z 0-9 . "
-		    "_ @ + -)",
-		    LISTSIGN_ID_MAX);
+		listsign_error(error_r, LISTSIGN_ID_RULE);
 		return -1;
 	}
 	return 0;
@@ -236,8 +231,8 @@ listsign_parse_public(
 	if (strncmp(text, LISTSIGN_SECRET_PREFIX,
 		strlen(LISTSIGN_SECRET_PREFIX)) == 0) {
 		listsign_error(error_r,
-		    "not an ed25519 public key: this is a "
-		    "secret key (want ed25519:BASE64)");
+		    "not an ed25519 public key: this is a secret key (want "
+		    "ed25519:BASE64)");
 		return -1;
 	}
 	if (strncmp(text, LISTSIGN_PREFIX, n) != 0) {
@@ -266,8 +261,7 @@ listsign_parse_secret(
 	memset(key_r, 0, sizeof(*key_r));
 	if (strncmp(text, LISTSIGN_SECRET_PREFIX, n) != 0) {
 		listsign_error(error_r,
-		    "not an ed25519 secret key (want "
-		    "ed25519-secret:BASE64)");
+		    "not an ed25519 secret key (want ed25519-secret:BASE64)");
 		return -1;
 	}
 	if (listsign_ready(error_r) < 0)
@@ -434,8 +428,8 @@ listsign_verify(const struct listsign_public *key, const char *name,
 	if (crypto_sign_verify_detached(
 		bin, (const unsigned char *)msg, len, key->key) != 0) {
 		listsign_error(error_r,
-		    "signature does not match (wrong key, "
-		    "list, version or checksum)");
+		    "signature does not match (wrong key, list, version or "
+		    "checksum)");
 		return 0;
 	}
 	return 1;

@@ -33,8 +33,9 @@
 /* 32 bytes of 0xff; 16 and 64 bytes of zeros */
 #define OTHER_PUBLIC "ed25519://////////////////////////////////////////8="
 #define B64_16 "AAAAAAAAAAAAAAAAAAAAAA=="
-#define B64_64                                                                 \
-	"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" \
+#define B64_64 \
+	"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" \
+	"AAA" \
 	"AAAAAAAAAAAAAAA=="
 #define CHECKSUM \
 	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
