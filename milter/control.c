@@ -33,6 +33,7 @@
 #include "milter/dkimkeys.h"
 #include "milter/dns.h"
 #include "milter/filter.h"
+#include "milter/fleet.h"
 #include "milter/listreg.h"
 #include "milter/log.h"
 #include "milter/runtime.h"
@@ -269,6 +270,7 @@ control_list_change(const struct control_request *req, enum listreg_op op,
 		    fp, "error: %s\n", error != NULL ? error : "out of memory");
 	} else {
 		fprintf(fp, "ok %s\n", result != NULL ? result : "");
+		(void)fleet_publish(name);
 		ret = 0;
 	}
 out:

@@ -56,6 +56,7 @@ struct listreg_entry {
 	char prev_who[128];	    /* who made it current */
 	char prev_signature[160];   /* its signature */
 	uint64_t signed_high;	    /* highest signed version taken */
+	uint64_t fleet_seq;	    /* last fleet sequence number */
 	struct listreg_entry *next; /* next entry */
 };
 
@@ -242,6 +243,7 @@ struct listreg_meta {
 	char signature[160];  /* maintainer signature or "" */
 	char checksum[65];    /* of the content */
 	uint64_t signed_high; /* highest signed version taken */
+	uint64_t fleet_seq;   /* last fleet sequence number */
 };
 
 /* meta_parse - "key=value" lines; unknown keys ignored */
@@ -275,6 +277,8 @@ meta_parse(const char *text, struct listreg_meta *m)
 				    m->checksum, sizeof(m->checksum), line + 9);
 			else if (strncmp(line, "signed_high=", 12) == 0)
 				m->signed_high = strtoull(line + 12, NULL, 10);
+			else if (strncmp(line, "fleet_seq=", 10) == 0)
+				m->fleet_seq = strtoull(line + 10, NULL, 10);
 		}
 		if (*nl == '\0')
 			break;
@@ -391,9 +395,10 @@ write_meta(FILE *fp, const void *arg)
 
 	return fprintf(fp,
 		   "version=%" PRIu64 "\nchanged=%lld\nwho=%s\n"
-		   "signature=%s\nchecksum=%s\nsigned_high=%" PRIu64 "\n",
+		   "signature=%s\nchecksum=%s\nsigned_high=%" PRIu64
+		   "\nfleet_seq=%" PRIu64 "\n",
 		   m->version, (long long)m->changed, m->who, m->signature,
-		   m->checksum, m->signed_high) < 0
+		   m->checksum, m->signed_high, m->fleet_seq) < 0
 	    ? -1
 	    : 0;
 }
@@ -411,6 +416,7 @@ meta_of(const struct listreg_entry *e, bool prev, struct listreg_meta *m)
 	set_str(m->checksum, sizeof(m->checksum),
 	    list_checksum((prev ? e->prev : e->cur)->snap));
 	m->signed_high = e->signed_high;
+	m->fleet_seq = e->fleet_seq;
 }
 
 /*
@@ -555,6 +561,7 @@ entry_from_state(struct listreg_entry *e)
 	e->version = m.version;
 	e->changed = m.changed;
 	e->signed_high = m.signed_high;
+	e->fleet_seq = m.fleet_seq;
 	set_str(e->who, sizeof(e->who), m.who);
 	set_str(e->signature, sizeof(e->signature), m.signature);
 	if (load_stored(e->name, e->kind, ".prev", &psnap, &pm) == 0) {
@@ -819,6 +826,7 @@ listreg_update(const struct listreg_change *ch, const struct config *cfg,
 	case LISTREG_PUSH:
 		op = "push";
 		if (ch->version != 0 && ch->version <= oldv &&
+		    ch->fleet_seq == 0 &&
 		    (l->signed_by == NULL || l->signed_by[0] == '\0')) {
 			if (asprintf(error_r,
 				"%s: version %" PRIu64
@@ -897,6 +905,8 @@ listreg_update(const struct listreg_change *ch, const struct config *cfg,
 			e->signed_high = version;
 	}
 	e->pushed = true;
+	if (ch->fleet_seq != 0)
+		e->fleet_seq = ch->fleet_seq;
 	if (store(e, error_r) != 0) {
 		/* Not stored, not live: back to what was. */
 		if (ch->op != LISTREG_ROLLBACK)
@@ -924,6 +934,56 @@ out:
 	list_free(&snap);
 	free(why);
 	return ret;
+}
+
+/* listreg_current - the current content of a list, for the fleet */
+int
+listreg_current(const char *name, char **text_r, size_t *len_r,
+    uint64_t *version_r, char *sig_r, uint64_t *fleet_seq_r)
+{
+	struct listreg_entry *e;
+	FILE *fp;
+	int ret = -1;
+
+	*text_r = NULL;
+	*len_r = 0;
+	reg_lock();
+	if ((e = entry_find(name)) != NULL && e->cur != NULL &&
+	    (fp = open_memstream(text_r, len_r)) != NULL) {
+		if (list_export(
+			e->cur->snap, LIST_FORMAT_PLAIN, time(NULL), fp) == 0)
+			ret = 0;
+		if (fclose(fp) != 0)
+			ret = -1;
+		*version_r = e->version;
+		set_str(sig_r, 160, e->signature);
+		*fleet_seq_r = e->fleet_seq;
+	}
+	reg_unlock();
+	if (ret != 0) {
+		free(*text_r);
+		*text_r = NULL;
+	}
+	return ret;
+}
+
+/* listreg_set_fleet_seq - note the fleet sequence number of a list */
+void
+listreg_set_fleet_seq(const char *name, uint64_t seq)
+{
+	struct listreg_entry *e;
+	char *error = NULL;
+
+	reg_lock();
+	if ((e = entry_find(name)) != NULL && e->cur != NULL &&
+	    seq > e->fleet_seq) {
+		e->fleet_seq = seq;
+		if (store(e, &error) != 0)
+			log_msg(LOG_WARNING, "list %s: %s", name,
+			    error != NULL ? error : "out of memory");
+		free(error);
+	}
+	reg_unlock();
 }
 
 /* listreg_show - version, count, checksum, last change and who */

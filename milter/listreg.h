@@ -69,6 +69,8 @@ struct listreg_change {
 	uint64_t version;      /* push: the version asked for, 0: next */
 	const char *signature; /* push: "ed25519:BASE64" or NULL */
 	const char *who;       /* for show and the audit log */
+	uint64_t fleet_seq;    /* from the fleet: its sequence number (the
+				  version need not rise), 0: local */
 };
 
 /*
@@ -119,6 +121,22 @@ int listreg_update(const struct listreg_change *ch, const struct config *cfg,
  * Returns 0, or -1 if no such list (an error line written).
  */
 int listreg_show(const char *name, const struct config *cfg, FILE *fp);
+
+/*
+ * listreg_current - the current content of a list, for the fleet
+ *	name: the list
+ *	text_r, len_r: its plain export (caller frees)
+ *	version_r: its version
+ *	sig_r: its signature or "", 160 bytes
+ *	fleet_seq_r: the last fleet sequence number applied or published
+ * Returns 0, or -1 (no such list, out of memory).
+ */
+int listreg_current(const char *name, char **text_r, size_t *len_r,
+    uint64_t *version_r, char *sig_r, uint64_t *fleet_seq_r)
+    __attribute__((warn_unused_result));
+
+/* listreg_set_fleet_seq - note the fleet sequence number of a list */
+void listreg_set_fleet_seq(const char *name, uint64_t seq);
 
 /* listset_free - drop a listset's references (NULL is fine) */
 void listset_free(struct listset **set);

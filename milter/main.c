@@ -48,6 +48,7 @@
 #include "milter/dkimverify.h"
 #include "milter/dmarc.h"
 #include "milter/filter.h"
+#include "milter/fleet.h"
 #include "milter/listreg.h"
 #include "milter/log.h"
 #include "milter/runtime.h"
@@ -461,6 +462,17 @@ main(int argc, char **argv)
 	{
 		struct runtime *rt = runtime_acquire();
 
+		err = rt != NULL ? fleet_start(rt->cfg) : 0;
+		runtime_release(&rt);
+		if (err != 0) {
+			control_stop();
+			runtime_shutdown();
+			return EX_OSERR;
+		}
+	}
+	{
+		struct runtime *rt = runtime_acquire();
+
 		log_msg(LOG_INFO,
 		    "sakimori %s started listen=%s config=%s "
 		    "authserv_id=%s",
@@ -473,6 +485,7 @@ main(int argc, char **argv)
 	atomic_store(&milter_done, true);
 	log_msg(LOG_INFO, "stopping");
 	control_stop();
+	fleet_stop();
 	{
 		struct runtime *rt = runtime_acquire();
 

@@ -1738,6 +1738,8 @@ config_free(struct config **cfg)
 	free(c->control_socket);
 	free(c->control_group);
 	free(c->state_dir);
+	free(c->redis_server);
+	free(c->redis_prefix);
 	free(c->authserv_id);
 	cidr_set_free(&c->trusted);
 	config_free_list(c->dns_nameservers, c->dns_nameserver_count);

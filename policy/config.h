@@ -77,17 +77,20 @@ struct config_list {
 const char *config_field_name(unsigned bit);
 
 struct config {
-	char *path;		  /* file loaded, NULL for embedded defaults */
-	char *listen;		  /* libmilter socket: inet:8891@127.0.0.1 */
-	char *user;		  /* drop privileges to; NULL: stay as we are */
-	char *pidfile;		  /* NULL: none */
-	char *control_socket;	  /* Unix socket for sakimori-ctl */
-	char *control_group;	  /* group of the socket, NULL: user's */
-	char *state_dir;	  /* pushed lists, audit log, counters */
-	unsigned control_mode;	  /* its file mode, e.g. 0660 */
-	char *authserv_id;	  /* A-R authserv-id; host name by default */
-	struct cidr_set *trusted; /* trusted_networks: skip inbound checks */
-	char **dns_nameservers;	  /* "ADDR" or "ADDR@PORT"; none: resolv.conf */
+	char *path;	      /* file loaded, NULL for embedded defaults */
+	char *listen;	      /* libmilter socket: inet:8891@127.0.0.1 */
+	char *user;	      /* drop privileges to; NULL: stay as we are */
+	char *pidfile;	      /* NULL: none */
+	char *control_socket; /* Unix socket for sakimori-ctl */
+	char *control_group;  /* group of the socket, NULL: user's */
+	char *state_dir;      /* pushed lists, audit log, counters */
+	char *redis_server;   /* HOST:PORT of the fleet's Redis, "" */
+	char *redis_prefix;   /* prefix of keys and channels */
+	unsigned redis_timeout_ms; /* connect and command timeout */
+	unsigned control_mode;	   /* its file mode, e.g. 0660 */
+	char *authserv_id;	   /* A-R authserv-id; host name by default */
+	struct cidr_set *trusted;  /* trusted_networks: skip inbound checks */
+	char **dns_nameservers; /* "ADDR" or "ADDR@PORT"; none: resolv.conf */
 	size_t dns_nameserver_count;	 /* entries in dns_nameservers */
 	unsigned dns_timeout_ms;	 /* one query attempt */
 	unsigned dns_retries;		 /* further attempts after the first */

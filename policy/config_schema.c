@@ -201,6 +201,35 @@ schema_check_pidfile(const char *value, char *why, size_t size)
 	return 0;
 }
 
+/* schema_check_redis - empty, or HOST:PORT */
+static int
+schema_check_redis(const char *value, char *why, size_t size)
+{
+	const char *colon = strrchr(value, ':');
+	char *end;
+	long port;
+
+	if (value[0] == '\0')
+		return 0;
+	if (colon == NULL || colon == value || !schema_printable(value, 0))
+		return schema_why(why, size, "\"%s\": want HOST:PORT", value);
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || port < 1 || port > 65535)
+		return schema_why(
+		    why, size, "\"%s\": port must be 1..65535", value);
+	return 0;
+}
+
+/* schema_check_redis_prefix - printable, no spaces, at most 64 bytes */
+static int
+schema_check_redis_prefix(const char *value, char *why, size_t size)
+{
+	if (strlen(value) > 64 || !schema_printable(value, 0))
+		return schema_why(
+		    why, size, "want up to 64 printable bytes without spaces");
+	return 0;
+}
+
 /* schema_check_state_dir - an absolute path */
 static int
 schema_check_state_dir(const char *value, char *why, size_t size)
@@ -382,6 +411,16 @@ const struct config_option config_schema[] = {
 	    "directory for pushed lists, their audit log and rate-limit "
 	    "counts",
 	    schema_check_state_dir, OFF(state_dir), 0, 0 },
+	{ "redis_server", CONFIG_STRING, "", 0, 0, "", false,
+	    "Redis of a fleet, HOST:PORT: pushed lists are shared through "
+	    "it; empty: no Redis",
+	    schema_check_redis, OFF(redis_server), 0, 0 },
+	{ "redis_prefix", CONFIG_STRING, "sakimori:", 0, 0, "", false,
+	    "prefix of the Redis keys and channels of this fleet",
+	    schema_check_redis_prefix, OFF(redis_prefix), 0, 0 },
+	{ "redis_timeout", CONFIG_UINT, "500", 50, 10000, "ms", false,
+	    "time a Redis connect or command may take", NULL,
+	    OFF(redis_timeout_ms), 0, 0 },
 	{ "authserv_id", CONFIG_STRING, "", 0, 0, "", true,
 	    "authserv-id in Authentication-Results (RFC 8601); empty: the "
 	    "host name",

@@ -959,7 +959,7 @@ test_dnsbl(void **state)
 	};
 	const struct dnsbl_map_row *row;
 	struct config *cfg, *again;
-	char dump[8192], path2[600];
+	char dump[16384], path2[600];
 	FILE *fp;
 	size_t i;
 
@@ -1012,7 +1012,7 @@ static void
 test_lists_sections(void **state)
 {
 	struct fixture *f = *state;
-	char listfile[600], conf[1400], dump[8192], path2[600];
+	char listfile[600], conf[1400], dump[16384], path2[600];
 	struct config *cfg, *again;
 	struct list_hit hit;
 	struct cidr_addr a;
