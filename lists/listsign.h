@@ -47,15 +47,17 @@
  *	them when done (listsign_secret_clear, sodium_memzero). Error texts
  *	are the caller's to free().
  * ERRORS
- *	Parse errors: "not an ed25519 public key (want ed25519:BASE64)",
- *	"not an ed25519 secret key (want ed25519-secret:BASE64)", "bad
- *	base64", "wrong key length (N bytes, want 32)", "bad key id",
- *	"trailing garbage after the key"; files add "PATH: " (and see
- *	lists/secretfile.h). Verification: "not an ed25519 signature (want
- *	ed25519:BASE64)", "bad base64", "wrong signature length",
- *	"trailing garbage after the signature", "bad list name", "bad
- *	checksum (want 64 hex digits)", "signature does not match (wrong
- *	key, list, version or checksum)".
+ *	Key texts: "not an ed25519 public key (want ed25519:BASE64)" (also
+ *	": this is a secret key" when one is given), "not an ed25519 secret
+ *	key (want ed25519-secret:BASE64)", "bad base64 ...", "wrong key
+ *	length (N bytes, want 32)", "bad key id (...)", "trailing garbage
+ *	after the key", "... after the key id"; key files add "PATH: " in
+ *	front, and "NUL byte in the key file" (see also lists/secretfile.h).
+ *	Signatures: "not an ed25519 signature (want ed25519:BASE64)", "bad
+ *	base64 in the signature", "wrong signature length (N bytes, want
+ *	64)", "trailing garbage after the signature", "bad list name (...)",
+ *	"bad checksum (want 64 hex digits)", "signature does not match
+ *	(wrong key, list, version or checksum)". No text holds key material.
  */
 #ifndef SAKIMORI_LISTS_LISTSIGN_H
 #define SAKIMORI_LISTS_LISTSIGN_H

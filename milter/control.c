@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 #include "milter/control.h"
+#include "milter/ctlauth.h"
 #include "milter/dkimkeys.h"
 #include "milter/dns.h"
 #include "milter/filter.h"
@@ -43,6 +45,10 @@
 #include "policy/config.h"
 
 static int control_fd = -1;		 /* listening socket */
+static int control_tcp_fd = -1;		 /* TCP listener, or -1 */
+static unsigned char *control_secret;	 /* its shared secret */
+static size_t control_secret_len;	 /* bytes of it */
+static struct ctlauth *control_auth;	 /* its replay cache */
 static int control_pipe[2] = { -1, -1 }; /* stop signal for the thread */
 static char *control_path;		 /* socket path, for removal */
 static pthread_t control_thread;	 /* the serving thread */
@@ -428,7 +434,7 @@ reader_fill(struct control_reader *r)
 
 /* reader_line - one line of at most max bytes, without CR LF */
 static int
-reader_line(struct control_reader *r, char *out, size_t max, char **why_r)
+reader_line(struct control_reader *r, char *out, size_t max, const char **why_r)
 {
 	size_t n = 0;
 	char c;
@@ -480,36 +486,51 @@ reader_bytes(struct control_reader *r, char *out, size_t n)
  * ending in " length=N" is followed by N bytes
  */
 static int
-control_read_request(
-    struct control_reader *r, struct control_request *req, char **why_r)
+control_read_request(struct control_reader *r, struct control_request *req,
+    const char *auth_line, const char **why_r)
 {
+	struct ctlauth_mac *mac = NULL;
 	char *sp;
 	unsigned long long n;
 
 	if (reader_line(r, req->line, CONTROL_REQUEST_MAX, why_r) != 0)
 		return -1;
+	/* TCP: the lines are checked before a payload is read. */
+	if (auth_line != NULL &&
+	    ctlauth_begin(control_auth, control_secret, control_secret_len,
+		auth_line, req->line, time(NULL), &mac, why_r) != 0)
+		return -1;
 	sp = strrchr(req->line, ' ');
 	if (sp == NULL || strncmp(sp, " length=", 8) != 0)
-		return 0;
+		goto done;
 	if (sp[8] == '\0' || strspn(sp + 8, "0123456789") != strlen(sp + 8) ||
 	    strlen(sp + 8) > 12 ||
 	    (n = strtoull(sp + 8, NULL, 10)) > CONTROL_PAYLOAD_MAX) {
 		*why_r = "length= wants a number of bytes up to 512 MB";
-		return -1;
+		goto fail;
 	}
 	*sp = '\0';
 	req->has_payload = true;
 	req->payload_len = (size_t)n;
 	if ((req->payload = malloc((size_t)n + 1)) == NULL) {
 		*why_r = "out of memory";
-		return -1;
+		goto fail;
 	}
 	if (reader_bytes(r, req->payload, (size_t)n) != 0) {
 		*why_r = "payload cut short";
-		return -1;
+		goto fail;
 	}
 	req->payload[n] = '\0';
+	if (mac != NULL)
+		ctlauth_mac_update(mac, req->payload, (size_t)n);
+done:
+	if (mac != NULL &&
+	    ctlauth_finish(control_auth, &mac, time(NULL), why_r) != 0)
+		return -1;
 	return 0;
+fail:
+	ctlauth_mac_free(&mac);
+	return -1;
 }
 
 /* peer_who - the local user on the other end, "NAME(uid=N)" */
@@ -533,6 +554,21 @@ peer_who(int fd, char *buf, size_t size)
 		snprintf(buf, size, "uid=%u", (unsigned)cr.uid);
 }
 
+/* peer_addr - "hmac@ADDR:PORT" of a TCP client */
+static void
+peer_addr(int fd, char *buf, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?", port[8] = "?";
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		(void)getnameinfo((struct sockaddr *)&ss, len, host,
+		    sizeof(host), port, sizeof(port),
+		    NI_NUMERICHOST | NI_NUMERICSERV);
+	snprintf(buf, size, "hmac@%s:%s", host, port);
+}
+
 /* write_all - the whole reply */
 static void
 write_all(int fd, const char *text)
@@ -550,14 +586,15 @@ write_all(int fd, const char *text)
 	}
 }
 
-/* serve_one - read one request, answer, close */
+/* serve_one - read one request, answer, close (tcp: authenticated) */
 static void
-serve_one(int fd)
+serve_one(int fd, bool tcp)
 {
 	struct control_reader *r = NULL;
 	struct control_request *req = NULL;
 	struct timeval tv = { 5, 0 };
-	char *reply = NULL, *why = NULL;
+	char *reply = NULL, auth[CTLAUTH_LINE_SIZE];
+	const char *why = NULL;
 
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -567,8 +604,21 @@ serve_one(int fd)
 		goto out;
 	}
 	r->fd = fd;
-	peer_who(fd, req->who, sizeof(req->who));
-	if (control_read_request(r, req, &why) != 0) {
+	if (tcp) {
+		peer_addr(fd, req->who, sizeof(req->who));
+		if (reader_line(r, auth, sizeof(auth) - 1, &why) != 0 ||
+		    strncmp(auth, "auth ", 5) != 0) {
+			log_msg(LOG_WARNING,
+			    "control: request from %s refused: missing auth "
+			    "line",
+			    req->who);
+			write_all(fd, "error: missing auth line\n");
+			goto out;
+		}
+	} else {
+		peer_who(fd, req->who, sizeof(req->who));
+	}
+	if (control_read_request(r, req, tcp ? auth : NULL, &why) != 0) {
 		log_msg(LOG_WARNING, "control: request from %s refused: %s",
 		    req->who, why);
 		write_all(fd, "error: ");
@@ -589,20 +639,41 @@ out:
 	free(r);
 }
 
-/* control_main - accept loop */
+/* control_accept - accept and serve one client of a listener */
+static void
+control_accept(int lfd, bool tcp)
+{
+	int fd;
+
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
+		if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN)
+			log_msg(LOG_WARNING, "control: accept: %s",
+			    strerror(errno));
+		return;
+	}
+	serve_one(fd, tcp);
+	close(fd);
+}
+
+/* control_main - accept loop over the Unix socket and the TCP listener */
 static void *
 control_main(void *arg)
 {
-	struct pollfd pfd[2];
-	int fd;
+	struct pollfd pfd[3];
+	nfds_t n = 2;
 
 	(void)arg;
 	pfd[0].fd = control_fd;
 	pfd[0].events = POLLIN;
 	pfd[1].fd = control_pipe[0];
 	pfd[1].events = POLLIN;
+	if (control_tcp_fd >= 0) {
+		pfd[2].fd = control_tcp_fd;
+		pfd[2].events = POLLIN;
+		n = 3;
+	}
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
+		if (poll(pfd, n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_msg(
@@ -611,18 +682,82 @@ control_main(void *arg)
 		}
 		if (pfd[1].revents != 0)
 			break;
-		if ((pfd[0].revents & POLLIN) == 0)
-			continue;
-		if ((fd = accept(control_fd, NULL, NULL)) < 0) {
-			if (errno != EINTR && errno != ECONNABORTED)
-				log_msg(LOG_WARNING, "control: accept: %s",
-				    strerror(errno));
-			continue;
-		}
-		serve_one(fd);
-		close(fd);
+		if ((pfd[0].revents & POLLIN) != 0)
+			control_accept(control_fd, false);
+		if (n == 3 && (pfd[2].revents & POLLIN) != 0)
+			control_accept(control_tcp_fd, true);
 	}
 	return NULL;
+}
+
+/* control_open_tcp - the TCP listener for authenticated requests */
+int
+control_open_tcp(const char *listen_on, const char *secret_file,
+    unsigned window, char **error_r)
+{
+	struct addrinfo hints, *res = NULL;
+	char host[256], *why = NULL, buf[600];
+	const char *colon = strrchr(listen_on, ':');
+	size_t hlen;
+	int fd = -1, one = 1, rc;
+
+	*error_r = NULL;
+	if (colon == NULL || colon == listen_on ||
+	    (hlen = (size_t)(colon - listen_on)) >= sizeof(host)) {
+		snprintf(buf, sizeof(buf), "control_listen: %s: want HOST:PORT",
+		    listen_on);
+		goto fail;
+	}
+	memcpy(host, listen_on, hlen);
+	host[hlen] = '\0';
+	if (host[0] == '[' && hlen > 2 && host[hlen - 1] == ']') {
+		memmove(host, host + 1, hlen - 2);
+		host[hlen - 2] = '\0';
+	}
+	if (secret_file == NULL || secret_file[0] == '\0') {
+		snprintf(buf, sizeof(buf),
+		    "control_listen: needs control_secret_file");
+		goto fail;
+	}
+	if (ctlauth_secret_load(
+		secret_file, &control_secret, &control_secret_len, &why) != 0) {
+		snprintf(buf, sizeof(buf), "control_secret_file: %s",
+		    why != NULL ? why : "unreadable");
+		free(why);
+		goto fail;
+	}
+	if ((control_auth = ctlauth_new(window, 10000)) == NULL) {
+		snprintf(buf, sizeof(buf), "control_listen: out of memory");
+		goto fail;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	if ((rc = getaddrinfo(host, colon + 1, &hints, &res)) != 0) {
+		snprintf(buf, sizeof(buf), "control_listen: %s: %s", listen_on,
+		    gai_strerror(rc));
+		goto fail;
+	}
+	if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
+	    listen(fd, 16) != 0) {
+		snprintf(buf, sizeof(buf), "control_listen: %s: %s", listen_on,
+		    strerror(errno));
+		goto fail;
+	}
+	freeaddrinfo(res);
+	control_tcp_fd = fd;
+	return 0;
+fail:
+	if (res != NULL)
+		freeaddrinfo(res);
+	if (fd >= 0)
+		close(fd);
+	ctlauth_secret_free(&control_secret, control_secret_len);
+	ctlauth_free(&control_auth);
+	*error_r = strdup(buf);
+	return -1;
 }
 
 /* control_start - start the serving thread */
@@ -657,6 +792,12 @@ control_stop(void)
 		close(control_fd);
 		control_fd = -1;
 	}
+	if (control_tcp_fd >= 0) {
+		close(control_tcp_fd);
+		control_tcp_fd = -1;
+	}
+	ctlauth_secret_free(&control_secret, control_secret_len);
+	ctlauth_free(&control_auth);
 	if (control_path != NULL) {
 		(void)unlink(control_path);
 		free(control_path);

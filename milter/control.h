@@ -32,6 +32,18 @@ int control_open(const char *path, unsigned mode, uid_t uid, gid_t gid,
     char **error_r) __attribute__((warn_unused_result));
 
 /*
+ * control_open_tcp - a TCP listener whose every request must carry an
+ * HMAC of the shared secret (milter/ctlauth.h); call after control_open
+ *	listen_on: "HOST:PORT" ("[::1]:PORT" for IPv6)
+ *	secret_file: the shared secret (mode 0600, 32 bytes or more)
+ *	window: seconds a request's timestamp may be off
+ *	error_r: why not (caller frees)
+ * Returns 0, or -1.
+ */
+int control_open_tcp(const char *listen_on, const char *secret_file,
+    unsigned window, char **error_r) __attribute__((warn_unused_result));
+
+/*
  * control_start - start the serving thread
  * Returns 0, or -1 (logged).
  */

@@ -408,6 +408,15 @@ main(int argc, char **argv)
 			return EX_UNAVAILABLE;
 		}
 	}
+	if (cfg->control_listen != NULL && *cfg->control_listen != '\0' &&
+	    control_open_tcp(cfg->control_listen, cfg->control_secret_file,
+		cfg->control_auth_window, &error) != 0) {
+		fprintf(stderr, "sakimori: %s\n", error);
+		free(error);
+		control_stop();
+		config_free(&cfg);
+		return EX_CONFIG;
+	}
 	if (!foreground && daemon(0, 0) != 0) {
 		fprintf(stderr, "sakimori: daemon: %s\n", strerror(errno));
 		control_stop();

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
+#include <stdbool.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -27,6 +29,8 @@
 
 #include "lists/list.h"
 #include "lists/listsign.h"
+#include "milter/control.h"
+#include "milter/ctlauth.h"
 #include "policy/config.h"
 
 /* usage - the command line, on stderr */
@@ -34,7 +38,8 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: sakimori-ctl [-s socket | -c file] command\n"
+	    "usage: sakimori-ctl [-s socket | -c file | -t HOST:PORT -K "
+	    "secretfile] [-k keyfile] command\n"
 	    "commands:\n"
 	    "  reload   load the configuration again (the old one stays "
 	    "live on error)\n"
@@ -194,18 +199,11 @@ keygen(const char *id, const char *secret_path)
 	return 0;
 }
 
-/* send_request - one request, the whole reply into *reply_r */
+/* connect_unix - the daemon's control socket, or -1 (said) */
 static int
-send_request(const char *path, const char *request, const char *payload,
-    size_t payload_len, char **reply_r)
+connect_unix(const char *path)
 {
 	struct sockaddr_un sun;
-	struct timeval tv = { 60, 0 };
-	char buf[4096];
-	char *reply = NULL;
-	size_t len = 0;
-	FILE *fp;
-	ssize_t n;
 	int fd;
 
 	memset(&sun, 0, sizeof(sun));
@@ -215,26 +213,105 @@ send_request(const char *path, const char *request, const char *payload,
 		return -1;
 	}
 	strcpy(sun.sun_path, path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		fprintf(stderr,
-		    "sakimori-ctl: %s: %s (is sakimori "
-		    "running?)\n",
+		fprintf(stderr, "sakimori-ctl: %s: %s (is sakimori running?)\n",
 		    path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* connect_tcp - a daemon's control_listen, HOST:PORT, or -1 (said) */
+static int
+connect_tcp(const char *where)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	const char *colon = strrchr(where, ':');
+	char host[256];
+	size_t hlen;
+	int fd = -1, rc;
+
+	if (colon == NULL || colon == where ||
+	    (hlen = (size_t)(colon - where)) >= sizeof(host)) {
+		fprintf(stderr, "sakimori-ctl: %s: want HOST:PORT\n", where);
+		return -1;
+	}
+	memcpy(host, where, hlen);
+	host[hlen] = '\0';
+	if (host[0] == '[' && hlen > 2 && host[hlen - 1] == ']') {
+		memmove(host, host + 1, hlen - 2);
+		host[hlen - 2] = '\0';
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rc = getaddrinfo(host, colon + 1, &hints, &res)) != 0) {
+		fprintf(
+		    stderr, "sakimori-ctl: %s: %s\n", where, gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if ((fd = socket(
+			 ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0)
+		fprintf(
+		    stderr, "sakimori-ctl: %s: %s\n", where, strerror(errno));
+	freeaddrinfo(res);
+	return fd;
+}
+
+/*
+ * send_request - one request, the whole reply into *reply_r; over TCP
+ * (secret != NULL) preceded by its auth line
+ */
+static int
+send_request(const char *where, bool tcp, const unsigned char *secret,
+    size_t secret_len, const char *request, const char *payload,
+    size_t payload_len, char **reply_r)
+{
+	struct timeval tv = { 60, 0 };
+	char buf[4096], line[CONTROL_REQUEST_MAX + 32];
+	char nonce[CTLAUTH_NONCE_SIZE], auth[CTLAUTH_LINE_SIZE];
+	char *reply = NULL, *why = NULL;
+	size_t len = 0;
+	FILE *fp;
+	ssize_t n;
+	int fd;
+
 	if (payload != NULL)
 		snprintf(
-		    buf, sizeof(buf), "%s length=%zu\n", request, payload_len);
+		    line, sizeof(line), "%s length=%zu", request, payload_len);
 	else
-		snprintf(buf, sizeof(buf), "%s\n", request);
-	if (write_all(fd, buf, strlen(buf)) != 0 ||
+		snprintf(line, sizeof(line), "%s", request);
+	if (tcp &&
+	    (ctlauth_nonce(nonce) != 0 ||
+		ctlauth_sign(secret, secret_len, time(NULL), nonce, line,
+		    payload, payload != NULL ? payload_len : 0, auth,
+		    &why) != 0)) {
+		fprintf(stderr, "sakimori-ctl: auth: %s\n",
+		    why != NULL ? why : "failed");
+		free(why);
+		return -1;
+	}
+	if ((fd = tcp ? connect_tcp(where) : connect_unix(where)) < 0)
+		return -1;
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if ((tcp &&
+		(write_all(fd, auth, strlen(auth)) != 0 ||
+		    write_all(fd, "\n", 1) != 0)) ||
+	    write_all(fd, line, strlen(line)) != 0 ||
+	    write_all(fd, "\n", 1) != 0 ||
 	    (payload != NULL && write_all(fd, payload, payload_len) != 0)) {
 		fprintf(
-		    stderr, "sakimori-ctl: %s: %s\n", path, strerror(errno));
+		    stderr, "sakimori-ctl: %s: %s\n", where, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -247,7 +324,7 @@ send_request(const char *path, const char *request, const char *payload,
 	fclose(fp);
 	close(fd);
 	if (n < 0 || reply == NULL || len == 0) {
-		fprintf(stderr, "sakimori-ctl: %s: no reply\n", path);
+		fprintf(stderr, "sakimori-ctl: %s: no reply\n", where);
 		free(reply);
 		return -1;
 	}
@@ -382,14 +459,22 @@ int
 main(int argc, char **argv)
 {
 	const char *socket_path = NULL, *config_path = NULL;
-	const char *secret_path = NULL;
+	const char *secret_path = NULL, *tcp_addr = NULL, *hmac_path = NULL;
+	unsigned char *hmac_secret = NULL;
+	size_t hmac_len = 0;
 	struct config *cfg = NULL;
 	char *error = NULL, *reply = NULL, *payload = NULL, request[1024];
 	size_t payload_len = 0;
 	int c, ret;
 
-	while ((c = getopt(argc, argv, "c:hk:s:")) != -1) {
+	while ((c = getopt(argc, argv, "c:hk:K:s:t:")) != -1) {
 		switch (c) {
+		case 't':
+			tcp_addr = optarg;
+			break;
+		case 'K':
+			hmac_path = optarg;
+			break;
 		case 'c':
 			config_path = optarg;
 			break;
@@ -429,6 +514,29 @@ main(int argc, char **argv)
 	} else {
 		snprintf(request, sizeof(request), "%s", argv[optind]);
 	}
+	if (tcp_addr != NULL) {
+		if (hmac_path == NULL) {
+			fprintf(
+			    stderr, "sakimori-ctl: -t needs -K SECRETFILE\n");
+			free(payload);
+			return EX_USAGE;
+		}
+		if (ctlauth_secret_load(
+			hmac_path, &hmac_secret, &hmac_len, &error) != 0) {
+			fprintf(stderr, "sakimori-ctl: %s\n",
+			    error != NULL ? error : "secret unreadable");
+			free(error);
+			free(payload);
+			return EX_NOINPUT;
+		}
+		ret = send_request(tcp_addr, true, hmac_secret, hmac_len,
+		    request, payload, payload_len, &reply);
+		ctlauth_secret_free(&hmac_secret, hmac_len);
+		free(payload);
+		if (ret != 0)
+			return EX_UNAVAILABLE;
+		goto answer;
+	}
 	if (socket_path == NULL) {
 		if (config_load(config_path, NULL, 0, &cfg, &error) != 0) {
 			fprintf(stderr, "sakimori-ctl: %s\n", error);
@@ -438,14 +546,15 @@ main(int argc, char **argv)
 		}
 		socket_path = cfg->control_socket;
 	}
-	if (send_request(socket_path, request, payload, payload_len, &reply) !=
-	    0) {
+	if (send_request(socket_path, false, NULL, 0, request, payload,
+		payload_len, &reply) != 0) {
 		config_free(&cfg);
 		free(payload);
 		return EX_UNAVAILABLE;
 	}
 	free(payload);
 	config_free(&cfg);
+answer:
 	if (strncmp(reply, "ok", 2) == 0) {
 		/* "ok" alone is a header; "ok text" is the whole answer. */
 		const char *body = reply + 2;

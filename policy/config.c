@@ -1737,6 +1737,8 @@ config_free(struct config **cfg)
 	free(c->pidfile);
 	free(c->control_socket);
 	free(c->control_group);
+	free(c->control_listen);
+	free(c->control_secret_file);
 	free(c->state_dir);
 	free(c->redis_server);
 	free(c->redis_prefix);

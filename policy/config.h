@@ -83,14 +83,17 @@ struct config {
 	char *pidfile;	      /* NULL: none */
 	char *control_socket; /* Unix socket for sakimori-ctl */
 	char *control_group;  /* group of the socket, NULL: user's */
-	char *state_dir;      /* pushed lists, audit log, counters */
-	char *redis_server;   /* HOST:PORT of the fleet's Redis, "" */
-	char *redis_prefix;   /* prefix of keys and channels */
-	unsigned redis_timeout_ms; /* connect and command timeout */
-	unsigned control_mode;	   /* its file mode, e.g. 0660 */
-	char *authserv_id;	   /* A-R authserv-id; host name by default */
-	struct cidr_set *trusted;  /* trusted_networks: skip inbound checks */
-	char **dns_nameservers; /* "ADDR" or "ADDR@PORT"; none: resolv.conf */
+	char *control_listen; /* TCP HOST:PORT for HMAC requests, "" */
+	char *control_secret_file;    /* its shared secret */
+	unsigned control_auth_window; /* seconds a request may be off */
+	char *state_dir;	      /* pushed lists, audit log, counters */
+	char *redis_server;	      /* HOST:PORT of the fleet's Redis, "" */
+	char *redis_prefix;	      /* prefix of keys and channels */
+	unsigned redis_timeout_ms;    /* connect and command timeout */
+	unsigned control_mode;	      /* its file mode, e.g. 0660 */
+	char *authserv_id;	  /* A-R authserv-id; host name by default */
+	struct cidr_set *trusted; /* trusted_networks: skip inbound checks */
+	char **dns_nameservers;	  /* "ADDR" or "ADDR@PORT"; none: resolv.conf */
 	size_t dns_nameserver_count;	 /* entries in dns_nameservers */
 	unsigned dns_timeout_ms;	 /* one query attempt */
 	unsigned dns_retries;		 /* further attempts after the first */

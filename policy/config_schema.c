@@ -407,6 +407,17 @@ const struct config_option config_schema[] = {
 	    "group owning control_socket (members may use sakimori-ctl); "
 	    "empty: the group of user",
 	    schema_check_user, OFF(control_group), 0, 0 },
+	{ "control_listen", CONFIG_STRING, "", 0, 0, "", false,
+	    "TCP listener for sakimori-ctl -t, HOST:PORT; every request "
+	    "needs an HMAC of control_secret_file; empty: none",
+	    schema_check_redis, OFF(control_listen), 0, 0 },
+	{ "control_secret_file", CONFIG_STRING, "", 0, 0, "", false,
+	    "shared secret of control_listen (mode 0600, 32 bytes or more)",
+	    schema_check_pidfile, OFF(control_secret_file), 0, 0 },
+	{ "control_auth_window", CONFIG_UINT, "300", 1, 3600, "seconds",
+	    false,
+	    "how far the clock of a control_listen request may be off",
+	    NULL, OFF(control_auth_window), 0, 0 },
 	{ "state_dir", CONFIG_STRING, "/var/lib/sakimori", 0, 0, "", false,
 	    "directory for pushed lists, their audit log and rate-limit "
 	    "counts",

@@ -391,6 +391,92 @@ def test_control_socket_permissions():
             check_eq(rc, 0, 'root, mode %s' % mode)
 
 
+def raw_tcp(port, data):
+    """raw_tcp - send bytes to the control listener; the reply text"""
+    import socket
+    with socket.create_connection(('127.0.0.1', port), 10) as c:
+        c.sendall(data)
+        c.shutdown(socket.SHUT_WR)
+        out = b''
+        while True:
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    return out.decode(errors='replace')
+
+
+def signed_request(secret, line, payload=b'', ts=None, nonce=None):
+    """signed_request - a request as the wire form says, signed here in
+    Python (an implementation independent of milter/ctlauth.c)"""
+    import hashlib
+    import hmac
+    import time
+    ts = str(int(time.time()) if ts is None else ts)
+    nonce = nonce or os.urandom(16).hex()
+    mac = hmac.new(secret, b'sakimori-ctl-v1\n' + ts.encode() + b'\n' +
+                   nonce.encode() + b'\n' + line.encode() + b'\n' +
+                   payload, hashlib.sha256).hexdigest()
+    return ('auth v1 %s %s %s\n%s\n' % (ts, nonce, mac, line)).encode() + \
+        payload
+
+
+def test_tcp_listener_hmac():
+    from sakimori_proc import free_port
+    state = os.path.join(ENV['dir'], 'state7')
+    secret_path = os.path.join(ENV['dir'], 'ctl.secret')
+    secret = os.urandom(32).hex().encode()
+    with open(secret_path, 'wb') as f:
+        f.write(secret + b'\n')
+    os.chmod(secret_path, 0o600)
+    wrong_path = os.path.join(ENV['dir'], 'wrong.secret')
+    with open(wrong_path, 'wb') as f:
+        f.write(os.urandom(32).hex().encode() + b'\n')
+    os.chmod(wrong_path, 0o600)
+    port = free_port()
+    opts = options(state)
+    opts['control_listen'] = '127.0.0.1:%d' % port
+    opts['control_secret_file'] = secret_path
+    exe = os.path.join(os.environ.get('BUILD', 'build'), 'sakimori-ctl')
+    with Sakimori(opts, config_text=CONFIG % ENV) as s:
+        path = write('tcp1', '192.0.2.99 pushed over tcp\n')
+        r = subprocess.run([exe, '-t', '127.0.0.1:%d' % port, '-K',
+                            secret_path, 'list', 'push', 'blocked', path],
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode == 0 and r.stdout.startswith('version 2 '),
+              'push over tcp with the secret: %d %r %r' %
+              (r.returncode, r.stdout, r.stderr))
+        check(show(s, 'blocked')['who'].startswith('hmac@127.0.0.1:'),
+              'who of a tcp push: %r' % show(s, 'blocked'))
+        r = subprocess.run([exe, '-t', '127.0.0.1:%d' % port, '-K',
+                            wrong_path, 'list', 'push', 'blocked', path],
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode == 1 and 'bad HMAC' in r.stderr,
+              'wrong secret: %d %r' % (r.returncode, r.stderr))
+        check('missing auth line' in raw_tcp(port, b'ping\n'),
+              'request without an auth line refused')
+        # Signed here, independently: accepted once, refused replayed.
+        req = signed_request(secret, 'list add blocked length=11',
+                             b'192.0.2.98\n')
+        out = raw_tcp(port, req)
+        check(out.startswith('ok version 3 '), 'python-signed add: %r' % out)
+        out = raw_tcp(port, req)
+        check('nonce replayed' in out, 'replayed request: %r' % out)
+        out = raw_tcp(port, signed_request(secret, 'ping', ts=1000000000))
+        check('timestamp outside the window' in out,
+              'stale request: %r' % out)
+        tampered = signed_request(secret, 'list add blocked length=11',
+                                  b'192.0.2.97\n').replace(b'192.0.2.97',
+                                                            b'192.0.2.96')
+        check('bad HMAC' in raw_tcp(port, tampered),
+              'payload changed after signing refused')
+        check_eq(show(s, 'blocked')['version'], '3',
+                 'only the authenticated changes were made')
+        check(s.grep(r'control: request from hmac@127\.0\.0\.1:\d+ '
+                     r'refused: bad HMAC'),
+              'refusals logged with the peer address')
+
+
 def test_bad_commands():
     state = os.path.join(ENV['dir'], 'state6')
     with Sakimori(options(state), config_text=CONFIG % ENV) as s:
@@ -424,5 +510,6 @@ if __name__ == '__main__':
         test_push_under_traffic,
         test_signed_list,
         test_control_socket_permissions,
+        test_tcp_listener_hmac,
         test_bad_commands,
     ], time_limit=300, setup=setup, teardown=teardown)
