@@ -609,6 +609,9 @@ log_summary(struct session *s, const char *stage)
 		APPEND(" tag=yes");
 	if (m->v.whitelisted)
 		APPEND(" whitelisted=yes");
+	if (m->v.score != 0)
+		APPEND(" score=%d%s", m->v.score,
+		    m->v.by_score ? " by=score" : "");
 	/* What shadow rules, or rules a whitelist overrode, would do. */
 	if (m->v.would != m->v.action)
 		APPEND(" %s=%s cause=%s",

@@ -311,6 +311,23 @@ config_parse_dnsbl_action(
 	return 0;
 }
 
+/* config_parse_list_action - an action, or "score" (the score only) */
+static int
+config_parse_list_action(
+    cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	enum action action;
+
+	if (strcasecmp(value, "score") != 0 &&
+	    verdict_action_parse(value, &action) < 0)
+		return config_value_error(cfg, opt->name,
+		    "\"%s\": want accept, tag, quarantine, tempfail, reject "
+		    "or score",
+		    value);
+	*(const char **)result = value;
+	return 0;
+}
+
 /* config_parse_dnsbl_meaning - printable text, bounded */
 static int
 config_parse_dnsbl_meaning(
@@ -610,7 +627,8 @@ static cfg_opt_t config_list_opts[] = {
 	CFG_STR_CB("kind", "ip", CFGF_NONE, config_parse_list_kind),
 	CFG_STR_CB("file", "", CFGF_NONE, config_parse_list_file),
 	CFG_STR_LIST_CB("fields", "{}", CFGF_NONE, config_parse_list_field),
-	CFG_STR_CB("action", "tag", CFGF_NONE, config_parse_dnsbl_action),
+	CFG_STR_CB("action", "tag", CFGF_NONE, config_parse_list_action),
+	CFG_INT("score", 0, CFGF_NONE),
 	CFG_BOOL("dry_run", cfg_false, CFGF_NONE),
 	CFG_STR_CB("signed_by", "", CFGF_NONE, config_parse_list_key),
 	CFG_END(),
@@ -691,7 +709,20 @@ config_list_section(cfg_t *sec, struct config_list *l, char **why_r)
 	if ((l->name = strdup(title != NULL ? title : "")) == NULL)
 		return -1;
 	(void)list_kind_parse(cfg_getstr(sec, "kind"), &l->kind);
-	(void)verdict_action_parse(cfg_getstr(sec, "action"), &l->action);
+	if (strcasecmp(cfg_getstr(sec, "action"), "score") == 0) {
+		l->score_only = true;
+		l->action = ACTION_ACCEPT;
+	} else {
+		(void)verdict_action_parse(
+		    cfg_getstr(sec, "action"), &l->action);
+	}
+	if (cfg_getint(sec, "score") < -1000 ||
+	    cfg_getint(sec, "score") > 1000) {
+		if (asprintf(&why, "score: want -1000..1000") < 0)
+			why = NULL;
+		goto fail;
+	}
+	l->score = (int)cfg_getint(sec, "score");
 	l->dry_run = cfg_getbool(sec, "dry_run");
 	n = cfg_size(sec, "fields");
 	if ((l->headers = calloc(n + 1, sizeof(char *))) == NULL)
@@ -797,7 +828,9 @@ config_lists_dump(const struct config *cfg, FILE *fp)
 	      "rcpt_to, from,\n"
 	      "#\t\t\t\t# subject, iprev, \"header:NAME\"\n"
 	      "#\taction = reject\t\t# accept (whitelist), tag, quarantine, "
-	      "tempfail, reject\n"
+	      "tempfail, reject,\n"
+	      "#\t\t\t\t# score (no action, only the score)\n"
+	      "#\tscore = 0\t\t# added to the message's listing score\n"
 	      "#\tdry_run = false\n"
 	      "#\tsigned_by = \"\"\t# maintainer key ed25519:...: only "
 	      "signed pushes\n"
@@ -826,9 +859,9 @@ config_lists_dump(const struct config *cfg, FILE *fp)
 			fputs("\"", fp);
 			first = 0;
 		}
-		fprintf(fp, "}\n\taction = %s\n\tdry_run = %s\n",
-		    verdict_action_name(l->action),
-		    l->dry_run ? "true" : "false");
+		fprintf(fp, "}\n\taction = %s\n\tscore = %d\n\tdry_run = %s\n",
+		    l->score_only ? "score" : verdict_action_name(l->action),
+		    l->score, l->dry_run ? "true" : "false");
 		if (l->signed_by != NULL) {
 			fputs("\tsigned_by = ", fp);
 			config_write_quoted(fp, l->signed_by);

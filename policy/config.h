@@ -66,6 +66,8 @@ struct config_list {
 	unsigned fields;	    /* enum config_list_field bits */
 	enum action action;	    /* what a hit does; accept: whitelist */
 	bool dry_run;		    /* log what would happen, do nothing */
+	bool score_only;	    /* action = score: no action of its own */
+	int score;		    /* a hit adds this to the listing score */
 	char **headers;		    /* header:NAME fields, names */
 	size_t header_count;	    /* entries in headers */
 	char *signed_by;	    /* maintainer key "ed25519:..." or NULL */

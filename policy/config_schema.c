@@ -414,10 +414,9 @@ const struct config_option config_schema[] = {
 	{ "control_secret_file", CONFIG_STRING, "", 0, 0, "", false,
 	    "shared secret of control_listen (mode 0600, 32 bytes or more)",
 	    schema_check_pidfile, OFF(control_secret_file), 0, 0 },
-	{ "control_auth_window", CONFIG_UINT, "300", 1, 3600, "seconds",
-	    false,
-	    "how far the clock of a control_listen request may be off",
-	    NULL, OFF(control_auth_window), 0, 0 },
+	{ "control_auth_window", CONFIG_UINT, "300", 1, 3600, "seconds", false,
+	    "how far the clock of a control_listen request may be off", NULL,
+	    OFF(control_auth_window), 0, 0 },
 	{ "state_dir", CONFIG_STRING, "/var/lib/sakimori", 0, 0, "", false,
 	    "directory for pushed lists, their audit log and rate-limit "
 	    "counts",
@@ -483,6 +482,14 @@ const struct config_option config_schema[] = {
 	    "header fields to sign; empty: From, To, Subject, Date and the "
 	    "other RFC 6376 5.4.1 fields",
 	    schema_check_header, -1, 0, 0 },
+	{ "score_tag", CONFIG_UINT, "0", 0, 100000, "", true,
+	    "listing score (DNSBL code and list scores added up) from which "
+	    "a message is tagged; 0: never",
+	    NULL, OFF(policy.score_tag), 0, 0 },
+	{ "score_reject", CONFIG_UINT, "0", 0, 100000, "", true,
+	    "listing score from which a message is rejected (550 5.7.1); "
+	    "0: never",
+	    NULL, OFF(policy.score_reject), 0, 0 },
 	{ "dmarc", CONFIG_BOOL, "true", 0, 0, "", true,
 	    "evaluate the DMARC policy of the From domain (RFC 7489)", NULL,
 	    OFF(dmarc), 0, 0 },

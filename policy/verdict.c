@@ -121,6 +121,31 @@ verdict_has_text(const char *exp)
 	return 0;
 }
 
+/* verdict_score_text - "Listed with score 7 (bl.example, blocked)" */
+static void
+verdict_score_text(
+    const struct verdict_input *in, struct verdict *v, size_t cap)
+{
+	size_t c, len;
+
+	snprintf(v->text, cap, "Listed with score %d (", v->score);
+	for (c = 0; c < in->listing_count && c < VERDICT_MAX_LISTINGS; c++) {
+		const struct verdict_listing *l = &in->listing[c];
+
+		if (l->dry_run || l->score == 0)
+			continue;
+		len = strlen(v->text);
+		if (len + 2 >= cap)
+			break;
+		snprintf(v->text + len, cap - len, "%s%.100s",
+		    v->text[len - 1] == '(' ? "" : ", ",
+		    l->source != NULL ? l->source : "?");
+	}
+	len = strlen(v->text);
+	if (len + 1 < cap)
+		snprintf(v->text + len, cap - len, ")");
+}
+
 /* verdict_reply - fill in codes and text for a tempfail or reject */
 static void
 verdict_reply(const struct verdict_input *in, struct verdict *v)
@@ -131,6 +156,12 @@ verdict_reply(const struct verdict_input *in, struct verdict *v)
 	/* Text is capped at VERDICT_TEXT_MAX bytes, below sizeof(v->text). */
 	size_t cap = VERDICT_TEXT_MAX + 1;
 
+	if (v->by_score) {
+		snprintf(v->rcode, sizeof(v->rcode), "550");
+		snprintf(v->xcode, sizeof(v->xcode), "5.7.1");
+		verdict_score_text(in, v, cap);
+		return;
+	}
 	if ((v->cause == CHECK_DNSBL || v->cause == CHECK_LIST) &&
 	    v->listing >= 0) {
 		const struct verdict_listing *l = &in->listing[v->listing];
@@ -196,7 +227,7 @@ static void
 verdict_weigh_listing(
     const struct verdict_listing *l, int index, struct verdict *v)
 {
-	if ((unsigned)l->action >= ACTION_COUNT)
+	if ((unsigned)l->action >= ACTION_COUNT || l->score_only)
 		return;
 	if (l->action > v->would) {
 		v->would = l->action;
@@ -210,6 +241,46 @@ verdict_weigh_listing(
 		v->action = l->action;
 		v->cause = l->check;
 		v->listing = index;
+	}
+}
+
+/*
+ * verdict_weigh_score - listing scores add up; past score_reject the
+ * message is rejected, past score_tag tagged (dry-run listings count
+ * for "would" only)
+ */
+static void
+verdict_weigh_score(const struct verdict_policy *policy,
+    const struct verdict_input *in, struct verdict *v)
+{
+	int live = 0, all = 0;
+	size_t c;
+
+	for (c = 0; c < in->listing_count && c < VERDICT_MAX_LISTINGS; c++) {
+		all += in->listing[c].score;
+		if (!in->listing[c].dry_run)
+			live += in->listing[c].score;
+	}
+	v->score = live;
+	if (policy->score_reject > 0 && all >= (int)policy->score_reject &&
+	    ACTION_REJECT > v->would) {
+		v->would = ACTION_REJECT;
+		v->would_cause = CHECK_DNSBL;
+	}
+	if (policy->score_reject > 0 && live >= (int)policy->score_reject &&
+	    ACTION_REJECT > v->action) {
+		v->action = ACTION_REJECT;
+		v->cause = CHECK_DNSBL;
+		v->by_score = true;
+		return;
+	}
+	if (policy->score_tag > 0 && live >= (int)policy->score_tag) {
+		v->tag = true;
+		if (ACTION_TAG > v->action) {
+			v->action = ACTION_TAG;
+			v->cause = CHECK_DNSBL;
+			v->by_score = true;
+		}
 	}
 }
 
@@ -235,7 +306,7 @@ verdict_decide(const struct verdict_policy *policy,
 
 		verdict_weigh_listing(l, (int)c, v);
 		if (l->check == CHECK_LIST && l->action == ACTION_ACCEPT &&
-		    !l->dry_run && !v->whitelisted) {
+		    !l->score_only && !l->dry_run && !v->whitelisted) {
 			v->whitelisted = true;
 			whitelist = (int)c;
 		}
@@ -264,12 +335,14 @@ verdict_decide(const struct verdict_policy *policy,
 			v->cause = (enum check)c;
 		}
 	}
+	verdict_weigh_score(policy, in, v);
 	/* A whitelist beats every other verdict; "would" keeps the rest. */
 	if (v->whitelisted) {
 		v->action = ACTION_ACCEPT;
 		v->cause = CHECK_LIST;
 		v->listing = whitelist;
 		v->tag = false;
+		v->by_score = false;
 	}
 	if (v->action == ACTION_TEMPFAIL || v->action == ACTION_REJECT)
 		verdict_reply(in, v);

@@ -67,6 +67,8 @@ struct verdict_rule {
 struct verdict_policy {
 	struct verdict_rule rule[CHECK_COUNT]
 				[VERDICT_SLOT_COUNT]; /* by check, slot */
+	unsigned score_tag;    /* listing scores that tag; 0: never */
+	unsigned score_reject; /* listing scores that reject; 0: never */
 };
 
 #define VERDICT_MAX_LISTINGS 32 /* listings one verdict weighs */
@@ -77,6 +79,8 @@ struct verdict_listing {
 	enum action action; /* what the listing does; a local list's
 			       accept whitelists the message */
 	bool dry_run;	    /* log what would happen, do nothing */
+	bool score_only;    /* no action of its own: only its score */
+	int score;	    /* added to the message's listing score */
 	const char *source; /* zone or list name (borrowed) */
 	const char *detail; /* meaning, code (borrowed), or NULL */
 };
@@ -100,6 +104,8 @@ struct verdict {
 	bool tag;		/* add the tag header (some live rule tags) */
 	int listing;		/* listing cause: index into listing */
 	bool whitelisted;	/* a live local list said accept */
+	int score;		/* sum of the live listings' scores */
+	bool by_score;		/* the action comes from score_tag/reject */
 	char rcode[4];		/* SMTP code for tempfail/reject, else "" */
 	char xcode[16];		/* enhanced status code */
 	char text[512];		/* reply text, plain ASCII, no CR/LF */

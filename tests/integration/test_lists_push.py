@@ -391,6 +391,46 @@ def test_control_socket_permissions():
             check_eq(rc, 0, 'root, mode %s' % mode)
 
 
+def test_scores():
+    state = os.path.join(ENV['dir'], 'state8')
+    opts = options(state)
+    opts['score_tag'] = 3
+    opts['score_reject'] = 6
+    config = """
+list "s1" {
+	kind = ip
+	fields = {client_ip}
+	action = score
+	score = 3
+}
+list "s2" {
+	kind = address
+	fields = {mail_from}
+	action = score
+	score = 4
+}
+"""
+    with Sakimori(opts, config_text=config) as s:
+        ctl(s, 'list', 'add', 's1', '192.0.2.20 dynamic range')
+        ctl(s, 'list', 'add', 's2', 'spammer@client.test')
+        out = send(s, '192.0.2.20', '<a@client.test>', ['<b@mx.test>'])
+        check(out['stage'] == 'eom' and
+              [m for m in out['mods'] if m[-2] == 'X-Sakimori-Tag'],
+              'score 3 reaches score_tag: tagged, not refused: %r' %
+              ((out['stage'], out['mods']),))
+        line = s.wait_log(r'%s: client=' % out['qid'], 5)
+        check(' score=3 by=score' in line, 'log names the score: %r' % line)
+        out = send(s, '192.0.2.21', '<spammer@client.test>',
+                   ['<b@mx.test>'])
+        check(out['stage'] == 'eom', 'score 4 alone: under the reject '
+              'threshold: %r' % out['stage'])
+        out = send(s, '192.0.2.20', '<spammer@client.test>',
+                   ['<b@mx.test>'])
+        check_eq(out['stage'], 'rcpt', 'score 7 refused at')
+        check_eq(out['rcpts'][0][1],
+                 '550 5.7.1 Listed with score 7 (s1, s2)', 'reply')
+
+
 def raw_tcp(port, data):
     """raw_tcp - send bytes to the control listener; the reply text"""
     import socket
@@ -511,5 +551,6 @@ if __name__ == '__main__':
         test_signed_list,
         test_control_socket_permissions,
         test_tcp_listener_hmac,
+        test_scores,
         test_bad_commands,
     ], time_limit=300, setup=setup, teardown=teardown)

@@ -488,6 +488,72 @@ test_listings(void **state)
 	assert_string_equal(v.text, "Listed at blocked: infected host");
 }
 
+/* test_scores - listing scores add up to the tag and reject thresholds */
+static void
+test_scores(void **state)
+{
+	struct verdict_policy policy;
+	struct verdict_input in;
+	struct verdict v;
+
+	(void)state;
+	verdict_policy_default(&policy);
+	policy.score_tag = 3;
+	policy.score_reject = 6;
+	memset(&in, 0, sizeof(in));
+	in.listing[0] = (struct verdict_listing){ .check = CHECK_DNSBL,
+		.action = ACTION_ACCEPT,
+		.score = 2,
+		.source = "pbl.test" };
+	in.listing[1] = (struct verdict_listing){ .check = CHECK_LIST,
+		.action = ACTION_ACCEPT,
+		.score_only = true,
+		.score = 2,
+		.source = "suspects" };
+	in.listing_count = 2;
+	verdict_decide(&policy, &in, &v);
+	/* 4: tagged; a score-only list is no whitelist. */
+	assert_int_equal(v.score, 4);
+	assert_int_equal(v.action, ACTION_TAG);
+	assert_true(v.tag);
+	assert_true(v.by_score);
+	assert_false(v.whitelisted);
+	in.listing[2] = (struct verdict_listing){ .check = CHECK_DNSBL,
+		.action = ACTION_TAG,
+		.score = 3,
+		.source = "sbl.test" };
+	in.listing_count = 3;
+	verdict_decide(&policy, &in, &v);
+	assert_int_equal(v.score, 7);
+	assert_int_equal(v.action, ACTION_REJECT);
+	assert_string_equal(v.rcode, "550");
+	assert_string_equal(v.xcode, "5.7.1");
+	assert_string_equal(
+	    v.text, "Listed with score 7 (pbl.test, suspects, sbl.test)");
+	/* Dry-run listings count for "would" only. */
+	in.listing[2].dry_run = true;
+	verdict_decide(&policy, &in, &v);
+	assert_int_equal(v.score, 4);
+	assert_int_equal(v.action, ACTION_TAG);
+	assert_int_equal(v.would, ACTION_REJECT);
+	/* Thresholds 0: scores never act. */
+	policy.score_tag = policy.score_reject = 0;
+	in.listing[2].dry_run = false;
+	verdict_decide(&policy, &in, &v);
+	assert_int_equal(v.action, ACTION_TAG); /* sbl.test's own tag */
+	assert_false(v.by_score);
+	/* A whitelist beats a score past the reject threshold. */
+	policy.score_reject = 6;
+	in.listing[3] = (struct verdict_listing){ .check = CHECK_LIST,
+		.action = ACTION_ACCEPT,
+		.source = "partners" };
+	in.listing_count = 4;
+	verdict_decide(&policy, &in, &v);
+	assert_int_equal(v.action, ACTION_ACCEPT);
+	assert_true(v.whitelisted);
+	assert_int_equal(v.would, ACTION_REJECT);
+}
+
 int
 main(void)
 {
@@ -499,6 +565,7 @@ main(void)
 		cmocka_unit_test(test_long_explanation),
 		cmocka_unit_test(test_default_policy),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_scores),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
