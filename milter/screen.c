@@ -360,6 +360,8 @@ screen_listings(const struct screen *sc, bool all_dry_run,
 			continue;
 		out[n].check = CHECK_LIST;
 		out[n].action = l->action;
+		out[n].score_only = l->score_only;
+		out[n].score = l->score;
 		out[n].dry_run = all_dry_run || l->dry_run;
 		out[n].source = l->name;
 		out[n].detail = sc->lh[i].h.reason[0] != '\0'
@@ -373,6 +375,8 @@ screen_listings(const struct screen *sc, bool all_dry_run,
 			continue;
 		out[n].check = CHECK_DNSBL;
 		out[n].action = s->res.action;
+		out[n].score_only = false;
+		out[n].score = s->res.score;
 		out[n].dry_run = all_dry_run || s->dry_run;
 		out[n].source = s->zone.zone;
 		out[n].detail =
