@@ -93,6 +93,65 @@ def main():
                              '%s c=%d' % (label, conns), n, conns, extra)
 
 
+def rss_mb(pid):
+    """rss_mb - resident memory of a process, MB"""
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def push_bench(build, n):
+    """push_bench - push a 1,000,000-entry list while the milter serves
+    load: the load's latencies with and without the push, the push time"""
+    import threading
+    import time
+    work = mkdtemp('pushbench')
+    big = os.path.join(work, 'big.list')
+    with open(big, 'w') as f:
+        for i in range(1000000):
+            f.write('10.%d.%d.%d\n' % (i >> 16, (i >> 8) & 255, i & 255))
+    config = ('list "big" {\n\tkind = ip\n\tfields = {client_ip}\n'
+              '\taction = reject\n}\n')
+    opts = {'trusted_networks': ['192.0.2.0/24'],
+            'dns_nameservers': ['127.0.0.1@1'], 'spf_helo': 'false',
+            'dkim_verify': 'false', 'dmarc': 'false',
+            'authserv_id': 'mx.bench.test',
+            'state_dir': os.path.join(work, 'state')}
+    tool = os.path.join(build, 'tests', 'milterbench')
+    print('list push under load (%d messages per load, c=8, trusted '
+          'client; the list is matched for every client):' % n)
+    with Sakimori(opts, config_text=config, build=build) as s:
+        cmd = [tool, '-p', str(s.port), '-n', str(n), '-c', '8']
+        subprocess.run(cmd[:5] + ['300'] + cmd[6:], check=True,
+                       capture_output=True)
+        out = subprocess.run(cmd, check=True, capture_output=True,
+                             text=True).stdout.strip()
+        print('  no push:        %s' % out)
+        before = rss_mb(s.proc.pid)
+        pushes = []
+
+        def push():
+            for _ in range(2):
+                t = time.time()
+                rc, text = s.control('list', 'push', 'big', big)
+                pushes.append((time.time() - t, rc, text.strip()))
+
+        th = threading.Thread(target=push)
+        load = subprocess.Popen(cmd + ['-n', str(n * 4)],
+                                stdout=subprocess.PIPE, text=True)
+        th.start()
+        out = load.communicate()[0].strip()
+        th.join()
+        print('  during 2 pushes: %s' % out)
+        for secs, rc, text in pushes:
+            print('  push of 1,000,000 entries: %.2f s (exit %d: %s)' %
+                  (secs, rc, text[:40]))
+        print('  sakimori RSS: %.0f MB before, %.0f MB after' %
+              (before, rss_mb(s.proc.pid)))
+
+
 def list_bench(build):
     """list_bench - local list figures: 1M-entry load, lookups, patterns"""
     tool = os.path.join(build, 'tests', 'listbench')
@@ -103,5 +162,7 @@ def list_bench(build):
 
 if __name__ == '__main__':
     main()
-    list_bench(sys.argv[1] if len(sys.argv) > 1 else os.environ.get(
-        'BUILD', 'build'))
+    BUILD = sys.argv[1] if len(sys.argv) > 1 else os.environ.get(
+        'BUILD', 'build')
+    list_bench(BUILD)
+    push_bench(BUILD, int(os.environ.get('BENCH_MESSAGES', '5000')))

@@ -479,11 +479,12 @@ main(int argc, char **argv)
 	el = now_s() - t0;
 	qsort(b.lat, (size_t)b.messages, sizeof(double), cmp_double);
 	printf("messages=%d connections=%d seconds=%.3f msgs_per_s=%.0f "
-	       "p50_ms=%.3f p99_ms=%.3f accepted=%d refused=%d errors=%d\n",
+	       "p50_ms=%.3f p99_ms=%.3f max_ms=%.3f accepted=%d refused=%d "
+	       "errors=%d\n",
 	    b.messages, b.conns, el, b.messages / el,
 	    b.lat[b.messages / 2] * 1e3, b.lat[(b.messages * 99) / 100] * 1e3,
-	    atomic_load(&b.accepted), atomic_load(&b.refused),
-	    atomic_load(&b.errors));
+	    b.lat[b.messages - 1] * 1e3, atomic_load(&b.accepted),
+	    atomic_load(&b.refused), atomic_load(&b.errors));
 	free(b.lat);
 	free(th);
 	return atomic_load(&b.errors) > 0 ? 1 : 0;
