@@ -36,6 +36,7 @@
 #include "milter/dns.h"
 #include "milter/filter.h"
 #include "milter/fleet.h"
+#include "milter/limits.h"
 #include "milter/listreg.h"
 #include "milter/log.h"
 #include "milter/runtime.h"
@@ -125,6 +126,7 @@ reply_stats(FILE *fp)
 	    "quarantined %lu\ntempfailed %lu\nrejected %lu\nerrors %lu\n",
 	    fs.sessions, fs.messages, fs.accepted, fs.tagged, fs.quarantined,
 	    fs.tempfailed, fs.rejected, fs.errors);
+	limits_stats(fp);
 	dkimkeys_get_stats(&ks);
 	fprintf(fp, "dkim_key_cache_hits %lu\ndkim_key_cache_misses %lu\n",
 	    ks.hits, ks.misses);
@@ -385,6 +387,9 @@ control_handle(const struct control_request *req, char **reply_r)
 		}
 	} else if (strncmp(request, "list ", 5) == 0) {
 		ret = control_list(req, request + 5, fp);
+	} else if (strncmp(request, "limit ", 6) == 0) {
+		ret = limits_control(
+		    request + 6, req->payload, req->payload_len, req->who, fp);
 	} else if (strcmp(request, "version") == 0) {
 		fprintf(fp, "ok sakimori %s\n", SAKIMORI_VERSION);
 	} else if (strcmp(request, "ping") == 0) {

@@ -43,6 +43,7 @@
 #include "milter/content.h"
 #include "milter/filter.h"
 #include "milter/iprev.h"
+#include "milter/limits.h"
 #include "milter/log.h"
 #include "milter/reply.h"
 #include "milter/runtime.h"
@@ -79,6 +80,15 @@ struct message {
 	struct content *content;  /* DKIM, DMARC, signing; or NULL */
 	struct content_result cr; /* what content found at EOM */
 	bool cr_done;		  /* cr holds results */
+	bool limited;		  /* counted against sending caps */
+	char limit_account[RATELIMIT_ACCOUNT_MAX + 1]; /* as counted */
+	bool limit_msg_charged;	       /* the message is charged */
+	unsigned limit_rcpts;	       /* recipients charged */
+	unsigned limit_refused;	       /* recipients refused by a cap */
+	struct limits_charge *charges; /* reservations, for refunds */
+	size_t ncharges;	       /* entries in charges */
+	size_t charges_size;	       /* room in charges */
+	bool delivered;		       /* accepted at end of message */
 };
 
 struct session {
@@ -100,6 +110,7 @@ struct session {
 	struct iprev_outcome iprev_out; /* its outcome */
 	bool iprev_done;		/* iprev_out holds a result */
 	struct message m;		/* the current message */
+	unsigned limit_session_rcpts;	/* recipients charged, session */
 };
 
 static atomic_ulong filter_sessions, filter_messages, filter_accepted,
@@ -161,10 +172,29 @@ session_fail(struct session *s, const char *stage, const char *why)
 	return SMFIS_TEMPFAIL;
 }
 
-/* message_reset - forget the current message (MAIL, EOM, ABORT, CLOSE) */
+/*
+ * message_reset - forget the current message (MAIL, EOM, ABORT, CLOSE);
+ * a message not delivered gets its sending-cap charges back
+ */
 static void
 message_reset(struct session *s)
 {
+	size_t i;
+
+	if (!s->m.delivered && s->m.ncharges > 0) {
+		for (i = 0; i < s->m.ncharges; i++)
+			limits_refund(s->m.limit_account, &s->m.charges[i]);
+		log_msg(LOG_INFO,
+		    "%s: limit: %u recipients given back (message not "
+		    "delivered)",
+		    session_id(s), s->m.limit_rcpts);
+	}
+	if (!s->m.delivered)
+		s->limit_session_rcpts -=
+		    s->m.limit_rcpts <= s->limit_session_rcpts
+		    ? s->m.limit_rcpts
+		    : s->limit_session_rcpts;
+	free(s->m.charges);
 	content_free(&s->m.content);
 	free(s->m.cr.signature);
 	memset(&s->m, 0, sizeof(s->m));
@@ -419,6 +449,82 @@ start_content(struct session *s)
 	return 0;
 }
 
+/*
+ * limit_key - who the message is counted against: the authenticated
+ * account, else for trusted_networks the configured fallback
+ */
+static void
+limit_key(struct session *s, const char *auth)
+{
+	const struct config *cfg = s->rt->cfg;
+	struct message *m = &s->m;
+	const char *key = NULL;
+
+	if (!limits_active())
+		return;
+	if (auth != NULL && *auth != '\0')
+		key = auth;
+	else if (s->trusted && strcmp(cfg->limit_fallback, "sender") == 0 &&
+	    !m->from_bad && !m->from_null)
+		key = m->from;
+	else if (s->trusted && strcmp(cfg->limit_fallback, "client_ip") == 0 &&
+	    s->have_addr)
+		key = s->ip;
+	if (key == NULL)
+		return;
+	/* Too long is not cut short: limits_rcpt refuses it as it is. */
+	m->limited = true;
+	snprintf(m->limit_account, sizeof(m->limit_account), "%s",
+	    strlen(key) < sizeof(m->limit_account) ? key : "\x01too long");
+}
+
+/* limit_rcpt - charge a recipient to the account, or refuse it */
+static sfsistat
+limit_rcpt(SMFICTX *ctx, struct session *s, const char *rcpt)
+{
+	struct message *m = &s->m;
+	struct ratelimit_request req;
+	struct ratelimit_reply r;
+	struct limits_charge c, *nc;
+	enum limits_verdict lv;
+	bool shadow;
+
+	memset(&req, 0, sizeof(req));
+	req.rcpts = 1;
+	req.msgs = m->limit_msg_charged ? 0 : 1;
+	req.msg_rcpts = m->limit_rcpts;
+	req.session_rcpts = s->limit_session_rcpts;
+	lv = limits_rcpt(s->rt->cfg, session_id(s), m->limit_account, &req,
+	    rcpt, &c, &r, &shadow);
+	if (lv != LIMITS_PASS) {
+		m->limit_refused++;
+		if (reply_set(ctx, r.rcode, r.xcode, r.text) != 0)
+			log_msg(LOG_WARNING,
+			    "%s: reply \"%s %s\" refused; the MTA uses its "
+			    "own text",
+			    session_id(s), r.rcode, r.xcode);
+		return r.rcode[0] == '5' ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+	}
+	if (c.tok.rcpts == 0 && c.tok.msgs == 0)
+		return SMFIS_CONTINUE; /* not counted (fail mode accept) */
+	if (m->ncharges == m->charges_size) {
+		size_t n = m->charges_size == 0 ? 8 : m->charges_size * 2;
+
+		if ((nc = realloc(m->charges, n * sizeof(*nc))) == NULL) {
+			limits_refund(m->limit_account, &c);
+			return session_fail(s, "rcpt", "out of memory");
+		}
+		m->charges = nc;
+		m->charges_size = n;
+	}
+	m->charges[m->ncharges++] = c;
+	if (c.tok.msgs > 0)
+		m->limit_msg_charged = true;
+	m->limit_rcpts++;
+	s->limit_session_rcpts++;
+	return SMFIS_CONTINUE;
+}
+
 /* filter_envfrom - new message; SPF for inbound mail */
 static sfsistat
 filter_envfrom(SMFICTX *ctx, char **argv)
@@ -449,6 +555,7 @@ filter_envfrom(SMFICTX *ctx, char **argv)
 		m->outbound = true;
 		log_escape(auth, m->auth, sizeof(m->auth));
 	}
+	limit_key(s, auth);
 	if (start_content(s) != 0)
 		return session_fail(s, "mail", "out of memory");
 	screen_new_message(s->screen);
@@ -530,7 +637,7 @@ static void
 log_summary(struct session *s, const char *stage)
 {
 	struct message *m = &s->m;
-	char from[600], helo[300], line[4096];
+	char from[600], helo[300], line[4096], esc_limit[400];
 	int n = 0;
 	size_t size = sizeof(line);
 
@@ -609,6 +716,13 @@ log_summary(struct session *s, const char *stage)
 		APPEND(" tag=yes");
 	if (m->v.whitelisted)
 		APPEND(" whitelisted=yes");
+	if (m->limited)
+		APPEND(" limit_account=%s limit_rcpts=%u%s",
+		    m->auth[0] != '\0' ? m->auth
+				       : log_escape(m->limit_account, esc_limit,
+					     sizeof(esc_limit)),
+		    m->limit_rcpts,
+		    m->limit_refused > 0 ? " limit=refused" : "");
 	if (m->v.score != 0)
 		APPEND(" score=%d%s", m->v.score,
 		    m->v.by_score ? " by=score" : "");
@@ -665,6 +779,9 @@ filter_envrcpt(SMFICTX *ctx, char **argv)
 		return session_fail(s, "rcpt", "no message");
 	s->m.rcpts++;
 	note_qid(ctx, s);
+	if (s->m.limited)
+		return limit_rcpt(
+		    ctx, s, argv != NULL && argv[0] != NULL ? argv[0] : "");
 	if (!inbound(s))
 		return SMFIS_CONTINUE;
 	if (argv != NULL && argv[0] != NULL)
@@ -1017,6 +1134,7 @@ filter_eom(SMFICTX *ctx)
 		MI_SUCCESS)
 		return eom_fail(s, "smfi_insheader DKIM-Signature failed");
 	log_summary(s, "eom");
+	m->delivered = true;
 	message_reset(s);
 	return SMFIS_ACCEPT;
 }
@@ -1046,6 +1164,7 @@ filter_close(SMFICTX *ctx)
 	if (s == NULL)
 		return SMFIS_CONTINUE;
 	smfi_setpriv(ctx, NULL);
+	message_reset(s);
 	iprev_free(&s->iprev);
 	screen_free(&s->screen);
 	runtime_release(&s->rt);

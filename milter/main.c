@@ -49,6 +49,7 @@
 #include "milter/dmarc.h"
 #include "milter/filter.h"
 #include "milter/fleet.h"
+#include "milter/limits.h"
 #include "milter/listreg.h"
 #include "milter/log.h"
 #include "milter/runtime.h"
@@ -472,11 +473,19 @@ main(int argc, char **argv)
 		struct runtime *rt = runtime_acquire();
 
 		err = rt != NULL ? fleet_start(rt->cfg) : 0;
+		if (err == 0 && rt != NULL &&
+		    limits_start(rt->cfg, &error) != 0) {
+			log_msg(LOG_ERR, "limits: %s",
+			    error != NULL ? error : "cannot start");
+			free(error);
+			err = EX_CONFIG;
+		}
 		runtime_release(&rt);
 		if (err != 0) {
+			fleet_stop();
 			control_stop();
 			runtime_shutdown();
-			return EX_OSERR;
+			return err == EX_CONFIG ? EX_CONFIG : EX_OSERR;
 		}
 	}
 	{
@@ -495,6 +504,7 @@ main(int argc, char **argv)
 	log_msg(LOG_INFO, "stopping");
 	control_stop();
 	fleet_stop();
+	limits_stop();
 	{
 		struct runtime *rt = runtime_acquire();
 

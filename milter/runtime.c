@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "milter/limits.h"
 #include "milter/log.h"
 #include "milter/runtime.h"
 #include "policy/config_schema.h"
@@ -348,6 +349,7 @@ runtime_reload(char **error_r)
 	/* The reference runtime_current held, and our own acquire. */
 	runtime_release(&prev);
 	runtime_release(&old);
+	limits_reload(rt->cfg);
 	log_msg(LOG_INFO, "reload: configuration %lu live from %s",
 	    rt->generation, runtime_path != NULL ? runtime_path : "defaults");
 	ret = 0;

@@ -62,6 +62,11 @@ usage(void)
 	    "stdout,\n"
 	    "                            secret to the file -k FILE (mode "
 	    "0600)\n"
+	    "  limit get ACCOUNT         caps, counts, when each frees up\n"
+	    "  limit set ACCOUNT CLASS|CAPS|-   per-account override\n"
+	    "  limit reset ACCOUNT       forget counts and block\n"
+	    "  limit import [--replace] FILE    CSV of ACCOUNT,CLASS|CAPS\n"
+	    "  limit top [N]             heaviest senders now\n"
 	    "  list sign KEYFILE KIND NAME VERSION FILE\n"
 	    "                            the signature of a list version\n");
 }
@@ -455,6 +460,33 @@ list_request(int argc, char **argv, const char *secret_path, char *request,
 	return join(request, size, argv, argc) == 0 ? 0 : EX_USAGE;
 }
 
+/*
+ * limit_request - "limit import [--replace] FILE" sends the file; the
+ * others go as words ("limit get ACCOUNT", "set ACCOUNT CAPS...",
+ * "reset ACCOUNT", "top [N]")
+ * Returns 0, or an exit status.
+ */
+static int
+limit_request(int argc, char **argv, char *request, size_t size,
+    char **payload_r, size_t *len_r)
+{
+	request[0] = '\0';
+	if (strcmp(argv[1], "import") == 0) {
+		bool replace = argc == 4 && strcmp(argv[2], "--replace") == 0;
+
+		if (argc != 3 && !replace) {
+			usage();
+			return EX_USAGE;
+		}
+		if ((*payload_r = read_file(argv[argc - 1], len_r)) == NULL)
+			return EX_NOINPUT;
+		snprintf(request, size, "limit %s",
+		    replace ? "import-replace" : "import");
+		return 0;
+	}
+	return join(request, size, argv, argc) == 0 ? 0 : EX_USAGE;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -467,7 +499,7 @@ main(int argc, char **argv)
 	size_t payload_len = 0;
 	int c, ret;
 
-	while ((c = getopt(argc, argv, "c:hk:K:s:t:")) != -1) {
+	while ((c = getopt(argc, argv, "+c:hk:K:s:t:")) != -1) {
 		switch (c) {
 		case 't':
 			tcp_addr = optarg;
@@ -492,7 +524,12 @@ main(int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
-	if (argc - optind >= 2 && strcmp(argv[optind], "list") == 0) {
+	if (argc - optind >= 2 && strcmp(argv[optind], "limit") == 0) {
+		ret = limit_request(argc - optind, argv + optind, request,
+		    sizeof(request), &payload, &payload_len);
+		if (ret != 0)
+			return ret;
+	} else if (argc - optind >= 2 && strcmp(argv[optind], "list") == 0) {
 		ret = list_request(argc - optind, argv + optind, secret_path,
 		    request, sizeof(request), &payload, &payload_len);
 		if (ret == 1)

@@ -46,6 +46,7 @@
 #include "policy/config.h"
 #include "lists/list.h"
 #include "lists/listsign.h"
+#include "policy/ratelimit.h"
 #include "policy/dnsbl_map.h"
 #include "policy/keytable.h"
 #include "policy/config_schema.h"
@@ -871,6 +872,105 @@ config_lists_dump(const struct config *cfg, FILE *fp)
 	}
 }
 
+/*
+ * Rate-limit classes: titled sections, any number (up to 64).
+ *
+ *	limit_class "business" {
+ *		caps = "3000/day 300/hour msg:1000/day per_message=100"
+ *	}
+ *
+ * caps is policy/ratelimit.h's caps text. A class "default" replaces
+ * the built-in one (1000 recipients per rolling 24 hours); limit_default
+ * names the class of accounts without an override.
+ */
+static cfg_opt_t config_limit_class_opts[] = {
+	CFG_STR("caps", "1000/day", CFGF_NONE),
+	CFG_END(),
+};
+
+/* config_limits_from_cfg - the classes, into c->limit_policy */
+static int
+config_limits_from_cfg(cfg_t *cfg, struct config *c, char **why_r)
+{
+	struct ratelimit_policy *p;
+	struct ratelimit_class cls;
+	const struct ratelimit_class *def;
+	size_t i, n = cfg_size(cfg, "limit_class");
+	char why[256];
+	cfg_t *sec;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return -1;
+	c->limit_policy = p;
+	ratelimit_policy_init(p);
+	if (n > RATELIMIT_MAX_CLASSES) {
+		if (asprintf(why_r, "more than %d classes",
+			RATELIMIT_MAX_CLASSES) < 0)
+			*why_r = NULL;
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		sec = cfg_getnsec(cfg, "limit_class", i);
+		if (ratelimit_class_parse(cfg_title(sec),
+			cfg_getstr(sec, "caps"), &cls, why, sizeof(why)) != 0) {
+			if (asprintf(why_r, "\"%s\" (line %d): %s",
+				cfg_title(sec), sec->line, why) < 0)
+				*why_r = NULL;
+			return -1;
+		}
+		if (strcmp(cls.name, p->cls[0].name) == 0) {
+			p->cls[0] = cls; /* replaces the built-in default */
+		} else if (p->nclasses == RATELIMIT_MAX_CLASSES) {
+			if (asprintf(why_r, "more than %d classes",
+				RATELIMIT_MAX_CLASSES) < 0)
+				*why_r = NULL;
+			return -1;
+		} else {
+			p->cls[p->nclasses++] = cls;
+		}
+	}
+	def = c->limit_default != NULL
+	    ? ratelimit_policy_find(p, c->limit_default)
+	    : NULL;
+	if (c->limit_default != NULL && def == NULL) {
+		if (asprintf(why_r, "limit_default: \"%s\": no such class",
+			c->limit_default) < 0)
+			*why_r = NULL;
+		return -1;
+	}
+	if (def != NULL)
+		p->default_class = (size_t)(def - p->cls);
+	return 0;
+}
+
+/* config_limits_dump - the classes, in file syntax */
+static void
+config_limits_dump(const struct config *cfg, FILE *fp)
+{
+	char caps[RATELIMIT_SPEC_MAX];
+	size_t i;
+
+	fputs("\n# Rate-limit classes (README: Sending caps), any number; "
+	      "reloadable:\n"
+	      "# limit_class \"business\" {\n"
+	      "#\tcaps = \"3000/day 300/hour msg:1000/day per_message=100 "
+	      "block=24h\"\n"
+	      "# }\n",
+	    fp);
+	for (i = 0;
+	     cfg->limit_policy != NULL && i < cfg->limit_policy->nclasses;
+	     i++) {
+		if (ratelimit_class_format(
+			&cfg->limit_policy->cls[i], caps, sizeof(caps)) != 0)
+			continue;
+		fputs("limit_class ", fp);
+		config_write_quoted(fp, cfg->limit_policy->cls[i].name);
+		fputs(" {\n\tcaps = ", fp);
+		config_write_quoted(fp, caps);
+		fputs("\n}\n", fp);
+	}
+}
+
 /* config_build_opts - libconfuse options from the schema, then sections */
 static cfg_opt_t *
 config_build_opts(void)
@@ -878,7 +978,7 @@ config_build_opts(void)
 	cfg_opt_t *opts, *opt;
 	size_t i;
 
-	opts = calloc(config_schema_count + 3, sizeof(*opts));
+	opts = calloc(config_schema_count + 4, sizeof(*opts));
 	if (opts == NULL)
 		return NULL;
 	for (i = 0; i < config_schema_count; i++) {
@@ -923,10 +1023,14 @@ config_build_opts(void)
 		cfg_opt_t lsec = CFG_SEC("list", config_list_opts,
 		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES);
 
+		cfg_opt_t csec = CFG_SEC("limit_class", config_limit_class_opts,
+		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES);
+
 		opts[config_schema_count] = sec;
 		opts[config_schema_count + 1] = lsec;
+		opts[config_schema_count + 2] = csec;
 	}
-	/* opts[config_schema_count + 2] stays zero: CFG_END(). */
+	/* opts[config_schema_count + 3] stays zero: CFG_END(). */
 	return opts;
 }
 
@@ -1205,6 +1309,10 @@ config_from_cfg(cfg_t *cfg, const char *path, struct config **cfg_r,
 		goto fail;
 	*key_r = "list";
 	if (config_lists_from_cfg(cfg, c, why_r) < 0)
+		goto fail;
+	*key_r = "limit_class";
+	config_empty_to_null(&c->limit_default);
+	if (config_limits_from_cfg(cfg, c, why_r) < 0)
 		goto fail;
 	*key_r = NULL;
 	/* Keys are read and checked now: a bad key fails start or reload. */
@@ -1721,6 +1829,7 @@ config_dump(const struct config *cfg, FILE *fp)
 	}
 	config_dnsbl_dump(cfg, fp);
 	config_lists_dump(cfg, fp);
+	config_limits_dump(cfg, fp);
 	if (fflush(fp) != 0 || ferror(fp))
 		return -1;
 	return 0;
@@ -1775,6 +1884,13 @@ config_free(struct config **cfg)
 	free(c->state_dir);
 	free(c->redis_server);
 	free(c->redis_prefix);
+	free(c->limit_store);
+	free(c->limit_fallback);
+	free(c->limit_fail_mode);
+	free(c->limit_default);
+	free(c->limit_alert_command);
+	free(c->limit_alert_url);
+	free(c->limit_policy);
 	free(c->authserv_id);
 	cidr_set_free(&c->trusted);
 	config_free_list(c->dns_nameservers, c->dns_nameserver_count);

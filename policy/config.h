@@ -29,6 +29,7 @@
 
 #include "lists/cidr.h"
 #include "lists/list.h"
+#include "policy/ratelimit.h"
 #include "policy/dnsbl_map.h"
 #include "policy/keytable.h"
 #include "policy/verdict.h"
@@ -86,13 +87,22 @@ struct config {
 	char *control_socket; /* Unix socket for sakimori-ctl */
 	char *control_group;  /* group of the socket, NULL: user's */
 	char *control_listen; /* TCP HOST:PORT for HMAC requests, "" */
-	char *control_secret_file;    /* its shared secret */
-	unsigned control_auth_window; /* seconds a request may be off */
-	char *state_dir;	      /* pushed lists, audit log, counters */
-	char *redis_server;	      /* HOST:PORT of the fleet's Redis, "" */
-	char *redis_prefix;	      /* prefix of keys and channels */
-	unsigned redis_timeout_ms;    /* connect and command timeout */
-	unsigned control_mode;	      /* its file mode, e.g. 0660 */
+	char *control_secret_file;     /* its shared secret */
+	unsigned control_auth_window;  /* seconds a request may be off */
+	char *state_dir;	       /* pushed lists, audit log, counters */
+	char *redis_server;	       /* HOST:PORT of the fleet's Redis, "" */
+	char *redis_prefix;	       /* prefix of keys and channels */
+	unsigned redis_timeout_ms;     /* connect and command timeout */
+	bool limits;		       /* per-account sending caps on */
+	char *limit_store;	       /* "lmdb" or "redis" */
+	char *limit_fallback;	       /* "none", "sender", "client_ip" */
+	char *limit_fail_mode;	       /* "local", "accept", "tempfail" */
+	char *limit_default;	       /* class without an override */
+	char *limit_alert_command;     /* run on 80%/100%, NULL none */
+	char *limit_alert_url;	       /* POST JSON on 80%/100%, NULL none */
+	unsigned limit_alert_interval; /* seconds between equal alerts */
+	struct ratelimit_policy *limit_policy; /* the classes */
+	unsigned control_mode;		       /* its file mode, e.g. 0660 */
 	char *authserv_id;	  /* A-R authserv-id; host name by default */
 	struct cidr_set *trusted; /* trusted_networks: skip inbound checks */
 	char **dns_nameservers;	  /* "ADDR" or "ADDR@PORT"; none: resolv.conf */

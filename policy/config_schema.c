@@ -230,6 +230,49 @@ schema_check_redis_prefix(const char *value, char *why, size_t size)
 	return 0;
 }
 
+/* schema_word - value is one of the words in list */
+static int
+schema_word(const char *value, const char *const *list, char *why, size_t size)
+{
+	size_t i;
+
+	for (i = 0; list[i] != NULL; i++)
+		if (strcmp(value, list[i]) == 0)
+			return 0;
+	return schema_why(why, size, "\"%s\": want %s%s%s%s%s", value, list[0],
+	    list[1] != NULL ? ", " : "", list[1] != NULL ? list[1] : "",
+	    list[2] != NULL ? " or " : "", list[2] != NULL ? list[2] : "");
+}
+
+/* schema_check_limit_store - lmdb or redis */
+static int
+schema_check_limit_store(const char *value, char *why, size_t size)
+{
+	static const char *const words[] = { "lmdb", "redis", NULL };
+
+	return schema_word(value, words, why, size);
+}
+
+/* schema_check_limit_fallback - none, sender or client_ip */
+static int
+schema_check_limit_fallback(const char *value, char *why, size_t size)
+{
+	static const char *const words[] = { "none", "sender", "client_ip",
+		NULL };
+
+	return schema_word(value, words, why, size);
+}
+
+/* schema_check_limit_fail_mode - local, accept or tempfail */
+static int
+schema_check_limit_fail_mode(const char *value, char *why, size_t size)
+{
+	static const char *const words[] = { "local", "accept", "tempfail",
+		NULL };
+
+	return schema_word(value, words, why, size);
+}
+
 /* schema_check_state_dir - an absolute path */
 static int
 schema_check_state_dir(const char *value, char *why, size_t size)
@@ -431,6 +474,36 @@ const struct config_option config_schema[] = {
 	{ "redis_timeout", CONFIG_UINT, "500", 50, 10000, "ms", false,
 	    "time a Redis connect or command may take", NULL,
 	    OFF(redis_timeout_ms), 0, 0 },
+	{ "limits", CONFIG_BOOL, "true", 0, 0, "", false,
+	    "per-account sending caps for authenticated submitters "
+	    "(limit_class sections)",
+	    NULL, OFF(limits), 0, 0 },
+	{ "limit_store", CONFIG_STRING, "lmdb", 0, 0, "", false,
+	    "where counts live: lmdb (state_dir/limits) or redis "
+	    "(redis_server, shared by a fleet)",
+	    schema_check_limit_store, OFF(limit_store), 0, 0 },
+	{ "limit_fallback", CONFIG_STRING, "none", 0, 0, "", true,
+	    "key for unauthenticated submitters from trusted_networks: "
+	    "none, sender (MAIL FROM) or client_ip",
+	    schema_check_limit_fallback, OFF(limit_fallback), 0, 0 },
+	{ "limit_fail_mode", CONFIG_STRING, "local", 0, 0, "", true,
+	    "when Redis is unreachable: local (count in LMDB meanwhile), "
+	    "accept or tempfail",
+	    schema_check_limit_fail_mode, OFF(limit_fail_mode), 0, 0 },
+	{ "limit_default", CONFIG_STRING, "default", 0, 0, "", true,
+	    "class of accounts without an override", NULL, OFF(limit_default),
+	    0, 0 },
+	{ "limit_alert_command", CONFIG_STRING, "", 0, 0, "", true,
+	    "command run (sh -c) when an account reaches 80% or 100% of a "
+	    "cap; empty: none",
+	    NULL, OFF(limit_alert_command), 0, 0 },
+	{ "limit_alert_url", CONFIG_STRING, "", 0, 0, "", true,
+	    "URL that gets a JSON POST when an account reaches 80% or 100% "
+	    "of a cap; empty: none",
+	    NULL, OFF(limit_alert_url), 0, 0 },
+	{ "limit_alert_interval", CONFIG_UINT, "3600", 1, 86400, "seconds",
+	    true, "one alert per account, cap and threshold this often", NULL,
+	    OFF(limit_alert_interval), 0, 0 },
 	{ "authserv_id", CONFIG_STRING, "", 0, 0, "", true,
 	    "authserv-id in Authentication-Results (RFC 8601); empty: the "
 	    "host name",
