@@ -152,6 +152,20 @@ def push_bench(build, n):
               (before, rss_mb(s.proc.pid)))
 
 
+def limit_bench(build):
+    """limit_bench - rate-limit decisions (LMDB, a real Redis) and the
+    size of 10,000,000 idle accounts (tests/tools/limitbench.c)"""
+    from redis_server import RedisServer
+    tool = os.path.join(build, 'tests', 'limitbench')
+    work = mkdtemp('limitbench')
+    with RedisServer(work) as redis:
+        out = subprocess.run([tool, '-a', redis.address,
+                              os.path.join(work, 'lmdb')], check=True,
+                             capture_output=True, text=True)
+    print('sending caps (%s):' % tool)
+    print(out.stdout.rstrip())
+
+
 def list_bench(build):
     """list_bench - local list figures: 1M-entry load, lookups, patterns"""
     tool = os.path.join(build, 'tests', 'listbench')
@@ -165,4 +179,5 @@ if __name__ == '__main__':
     BUILD = sys.argv[1] if len(sys.argv) > 1 else os.environ.get(
         'BUILD', 'build')
     list_bench(BUILD)
+    limit_bench(BUILD)
     push_bench(BUILD, int(os.environ.get('BENCH_MESSAGES', '5000')))
