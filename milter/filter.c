@@ -474,8 +474,10 @@ limit_key(struct session *s, const char *auth)
 		return;
 	/* Too long is not cut short: limits_rcpt refuses it as it is. */
 	m->limited = true;
-	snprintf(m->limit_account, sizeof(m->limit_account), "%s",
-	    strlen(key) < sizeof(m->limit_account) ? key : "\x01too long");
+	if (strlen(key) < sizeof(m->limit_account))
+		memcpy(m->limit_account, key, strlen(key) + 1);
+	else
+		memcpy(m->limit_account, "\x01too long", 10);
 }
 
 /* limit_rcpt - charge a recipient to the account, or refuse it */

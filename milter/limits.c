@@ -84,15 +84,13 @@ limits_housekeeping(void *arg)
 	return NULL;
 }
 
-/* limits_start - open the stores and start housekeeping */
+/* limits_open - open the stores */
 int
-limits_start(const struct config *cfg, char **error_r)
+limits_open(const struct config *cfg, char **error_r)
 {
 	struct limit_lmdb_options lo;
 	struct limit_redis_options ro;
-	struct limit_alert_options ao;
 	char dir[4096], prefix[128];
-	int err;
 
 	*error_r = NULL;
 	if (!cfg->limits)
@@ -126,6 +124,19 @@ limits_start(const struct config *cfg, char **error_r)
 		       &lo, cfg->limit_policy, &limits_main, error_r) != 0) {
 		return -1;
 	}
+	return 0;
+}
+
+/* limits_start - start the alert hook and housekeeping */
+int
+limits_start(const struct config *cfg, char **error_r)
+{
+	struct limit_alert_options ao;
+	int err;
+
+	*error_r = NULL;
+	if (limits_main == NULL)
+		return 0;
 	memset(&ao, 0, sizeof(ao));
 	ao.command = cfg->limit_alert_command;
 	ao.url = cfg->limit_alert_url;

@@ -53,8 +53,18 @@ enum limits_verdict {
 };
 
 /*
- * limits_start - open the stores and start housekeeping (nothing when
- * limits = false)
+ * limits_open - open the stores (nothing when limits = false); before
+ * privileges are dropped (the state directory's parents may be closed
+ * to the user), after any fork, before threads
+ *	error_r: why not (caller frees)
+ * Returns 0, or -1.
+ */
+int limits_open(const struct config *cfg, char **error_r)
+    __attribute__((warn_unused_result));
+
+/*
+ * limits_start - start the alert hook and housekeeping threads (after
+ * limits_open, once signals are blocked)
  *	error_r: why not (caller frees)
  * Returns 0, or -1.
  */

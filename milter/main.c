@@ -428,6 +428,14 @@ main(int argc, char **argv)
 	    write_pidfile(cfg->pidfile, uid, gid) != 0)
 		log_msg(LOG_WARNING, "pidfile: %s: %s", cfg->pidfile,
 		    strerror(errno));
+	if (limits_open(cfg, &error) != 0) {
+		log_msg(LOG_ERR, "limits: %s",
+		    error != NULL ? error : "cannot open the store");
+		free(error);
+		control_stop();
+		config_free(&cfg);
+		return EX_CANTCREAT;
+	}
 	if (pw != NULL && drop_privileges(pw) != 0) {
 		log_msg(LOG_ERR, "user: %s: cannot drop privileges: %s",
 		    pw->pw_name, strerror(errno));
