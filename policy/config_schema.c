@@ -493,16 +493,16 @@ const struct config_option config_schema[] = {
 	{ "limit_default", CONFIG_STRING, "default", 0, 0, "", true,
 	    "class of accounts without an override", NULL, OFF(limit_default),
 	    0, 0 },
-	{ "limit_alert_command", CONFIG_STRING, "", 0, 0, "", true,
+	{ "limit_alert_command", CONFIG_STRING, "", 0, 0, "", false,
 	    "command run (sh -c) when an account reaches 80% or 100% of a "
 	    "cap; empty: none",
 	    NULL, OFF(limit_alert_command), 0, 0 },
-	{ "limit_alert_url", CONFIG_STRING, "", 0, 0, "", true,
+	{ "limit_alert_url", CONFIG_STRING, "", 0, 0, "", false,
 	    "URL that gets a JSON POST when an account reaches 80% or 100% "
 	    "of a cap; empty: none",
 	    NULL, OFF(limit_alert_url), 0, 0 },
 	{ "limit_alert_interval", CONFIG_UINT, "3600", 1, 86400, "seconds",
-	    true, "one alert per account, cap and threshold this often", NULL,
+	    false, "one alert per account, cap and threshold this often", NULL,
 	    OFF(limit_alert_interval), 0, 0 },
 	{ "authserv_id", CONFIG_STRING, "", 0, 0, "", true,
 	    "authserv-id in Authentication-Results (RFC 8601); empty: the "
