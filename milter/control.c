@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netdb.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -668,6 +669,13 @@ control_main(void *arg)
 	nfds_t n = 2;
 
 	(void)arg;
+	/*
+	 * Building a pushed list takes CPU for a second or so: let the
+	 * milter threads have it first (Linux: niceness per thread).
+	 */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), 10) != 0)
+		log_debug(LOG_SUB_CONTROL, "control: setpriority: %s",
+		    strerror(errno));
 	pfd[0].fd = control_fd;
 	pfd[0].events = POLLIN;
 	pfd[1].fd = control_pipe[0];

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -255,6 +256,8 @@ fleet_main(void *arg)
 	int waited;
 
 	(void)arg;
+	/* As the control thread: list builds yield to the milter threads. */
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
 	while (!atomic_load(&fleet_stopping)) {
 		if ((sub = fleet_connect(&warned)) != NULL) {
 			if ((cmd = fleet_connect(&warned)) != NULL) {
