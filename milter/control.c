@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -661,6 +662,21 @@ control_accept(int lfd, bool tcp)
 	close(fd);
 }
 
+/*
+ * control_background - this thread runs only on CPU the milter threads
+ * leave idle (SCHED_IDLE), or else niced
+ */
+int
+control_background(void)
+{
+	struct sched_param sp;
+
+	memset(&sp, 0, sizeof(sp));
+	if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) == 0)
+		return 0;
+	return setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
+}
+
 /* control_main - accept loop over the Unix socket and the TCP listener */
 static void *
 control_main(void *arg)
@@ -673,8 +689,8 @@ control_main(void *arg)
 	 * Building a pushed list takes CPU for a second or so: let the
 	 * milter threads have it first (Linux: niceness per thread).
 	 */
-	if (setpriority(PRIO_PROCESS, (id_t)gettid(), 10) != 0)
-		log_debug(LOG_SUB_CONTROL, "control: setpriority: %s",
+	if (control_background() != 0)
+		log_debug(LOG_SUB_CONTROL, "control: SCHED_IDLE: %s",
 		    strerror(errno));
 	pfd[0].fd = control_fd;
 	pfd[0].events = POLLIN;

@@ -44,6 +44,14 @@ int control_open_tcp(const char *listen_on, const char *secret_file,
     unsigned window, char **error_r) __attribute__((warn_unused_result));
 
 /*
+ * control_background - make the calling thread yield the CPU to the
+ * milter threads (SCHED_IDLE; niced if that is refused): for threads
+ * that build lists
+ * Returns 0, or -1 (errno).
+ */
+int control_background(void);
+
+/*
  * control_start - start the serving thread
  * Returns 0, or -1 (logged).
  */

@@ -27,6 +27,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "milter/control.h"
 #include "milter/fleet.h"
 #include "milter/listreg.h"
 #include "milter/log.h"
@@ -257,7 +258,7 @@ fleet_main(void *arg)
 
 	(void)arg;
 	/* As the control thread: list builds yield to the milter threads. */
-	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
+	(void)control_background();
 	while (!atomic_load(&fleet_stopping)) {
 		if ((sub = fleet_connect(&warned)) != NULL) {
 			if ((cmd = fleet_connect(&warned)) != NULL) {
