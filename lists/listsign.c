@@ -28,6 +28,7 @@
 
 #include <sodium.h>
 
+#include "lists/text.h"
 #include "lists/listsign.h"
 #include "lists/secretfile.h"
 
@@ -41,26 +42,12 @@
 /* the signed message: domain line, three fields */
 #define LISTSIGN_MSG_SIZE (64 + LISTSIGN_NAME_MAX + 20 + 64)
 
-/* listsign_error - set *error_r to a formatted text, if wanted */
-static void __attribute__((format(printf, 2, 3)))
-listsign_error(char **error_r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (error_r == NULL)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(error_r, fmt, ap) < 0)
-		*error_r = NULL;
-	va_end(ap);
-}
-
 /* listsign_ready - initialise libsodium, or say why not */
 static int
 listsign_ready(char **error_r)
 {
 	if (sodium_init() < 0) {
-		listsign_error(error_r, "libsodium cannot be initialised");
+		text_error(error_r, "libsodium cannot be initialised");
 		return -1;
 	}
 	return 0;
@@ -111,23 +98,22 @@ listsign_decode(const char *text, size_t skip, const char *what, char *id_r,
 		;
 	b64_len = (size_t)(p - b64);
 	if (b64_len == 0) {
-		listsign_error(error_r, "bad base64: nothing after \"%.*s\"",
+		text_error(error_r, "bad base64: nothing after \"%.*s\"",
 		    (int)skip, text);
 		goto done;
 	}
 	if (b64_len > LISTSIGN_B64_MAX) {
-		listsign_error(error_r,
-		    "wrong %s length (over %d bytes, want %zu)", what,
-		    LISTSIGN_BIN_MAX, want);
+		text_error(error_r, "wrong %s length (over %d bytes, want %zu)",
+		    what, LISTSIGN_BIN_MAX, want);
 		goto done;
 	}
 	if (sodium_base642bin(bin, sizeof(bin), b64, b64_len, NULL, &bin_len,
 		NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
-		listsign_error(error_r, "bad base64 in the %s", what);
+		text_error(error_r, "bad base64 in the %s", what);
 		goto done;
 	}
 	if (bin_len != want) {
-		listsign_error(error_r, "wrong %s length (%zu bytes, want %zu)",
+		text_error(error_r, "wrong %s length (%zu bytes, want %zu)",
 		    what, bin_len, want);
 		goto done;
 	}
@@ -137,18 +123,18 @@ listsign_decode(const char *text, size_t skip, const char *what, char *id_r,
 			p++;
 		id_len = (size_t)(p - id);
 		if (id_len == 0 || id_len > LISTSIGN_ID_MAX) {
-			listsign_error(error_r, LISTSIGN_ID_RULE);
+			text_error(error_r, LISTSIGN_ID_RULE);
 			goto done;
 		}
 		if (*p != '\0') {
-			listsign_error(
+			text_error(
 			    error_r, "trailing garbage after the key id");
 			goto done;
 		}
 		memcpy(id_r, id, id_len);
 		id_r[id_len] = '\0';
 	} else if (*p != '\0') {
-		listsign_error(error_r, "trailing garbage after the %s", what);
+		text_error(error_r, "trailing garbage after the %s", what);
 		goto done;
 	} else if (id_r != NULL) {
 		id_r[0] = '\0';
@@ -173,7 +159,7 @@ listsign_check_id(const char *id, char **error_r)
 			break;
 	}
 	if (id[i] != '\0' || i > LISTSIGN_ID_MAX) {
-		listsign_error(error_r, LISTSIGN_ID_RULE);
+		text_error(error_r, LISTSIGN_ID_RULE);
 		return -1;
 	}
 	return 0;
@@ -230,13 +216,13 @@ listsign_parse_public(
 	memset(key_r, 0, sizeof(*key_r));
 	if (strncmp(text, LISTSIGN_SECRET_PREFIX,
 		strlen(LISTSIGN_SECRET_PREFIX)) == 0) {
-		listsign_error(error_r,
+		text_error(error_r,
 		    "not an ed25519 public key: this is a secret key (want "
 		    "ed25519:BASE64)");
 		return -1;
 	}
 	if (strncmp(text, LISTSIGN_PREFIX, n) != 0) {
-		listsign_error(
+		text_error(
 		    error_r, "not an ed25519 public key (want ed25519:BASE64)");
 		return -1;
 	}
@@ -260,7 +246,7 @@ listsign_parse_secret(
 		*error_r = NULL;
 	memset(key_r, 0, sizeof(*key_r));
 	if (strncmp(text, LISTSIGN_SECRET_PREFIX, n) != 0) {
-		listsign_error(error_r,
+		text_error(error_r,
 		    "not an ed25519 secret key (want ed25519-secret:BASE64)");
 		return -1;
 	}
@@ -292,7 +278,7 @@ listsign_load_secret_file(
 		path, LISTSIGN_SECRET_FILE_MAX, &text, &len, error_r) < 0)
 		return -1;
 	if (memchr(text, '\0', len) != NULL) {
-		listsign_error(error_r, "%s: NUL byte in the key file", path);
+		text_error(error_r, "%s: NUL byte in the key file", path);
 		secretfile_free(&text, len);
 		return -1;
 	}
@@ -302,7 +288,7 @@ listsign_load_secret_file(
 	rc = listsign_parse_secret(text, key_r, error_r != NULL ? &why : NULL);
 	secretfile_free(&text, len);
 	if (rc < 0 && error_r != NULL) {
-		listsign_error(error_r, "%s: %s", path,
+		text_error(error_r, "%s: %s", path,
 		    why != NULL ? why : "out of memory");
 		free(why);
 	}
@@ -347,13 +333,13 @@ listsign_message(const char *name, uint64_t version, const char *checksum,
 	int n;
 
 	if (len == 0 || len > LISTSIGN_NAME_MAX) {
-		listsign_error(error_r, "bad list name (1 to %d bytes)",
+		text_error(error_r, "bad list name (1 to %d bytes)",
 		    LISTSIGN_NAME_MAX);
 		return 0;
 	}
 	for (i = 0; i < len; i++) {
 		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f) {
-			listsign_error(
+			text_error(
 			    error_r, "bad list name (control character)");
 			return 0;
 		}
@@ -361,7 +347,7 @@ listsign_message(const char *name, uint64_t version, const char *checksum,
 	for (i = 0; i < 64 && isxdigit((unsigned char)checksum[i]); i++)
 		hex[i] = (char)tolower((unsigned char)checksum[i]);
 	if (i != 64 || checksum[64] != '\0') {
-		listsign_error(error_r, "bad checksum (want 64 hex digits)");
+		text_error(error_r, "bad checksum (want 64 hex digits)");
 		return 0;
 	}
 	hex[64] = '\0';
@@ -369,7 +355,7 @@ listsign_message(const char *name, uint64_t version, const char *checksum,
 	    LISTSIGN_DOMAIN "name=%s\nversion=%" PRIu64 "\nchecksum=%s\n", name,
 	    version, hex);
 	if (n < 0 || n >= LISTSIGN_MSG_SIZE) {
-		listsign_error(error_r, "bad list name (too long)");
+		text_error(error_r, "bad list name (too long)");
 		return 0;
 	}
 	return (size_t)n;
@@ -394,7 +380,7 @@ listsign_sign(const struct listsign_secret *key, const char *name,
 		return -1;
 	if (crypto_sign_detached(
 		sig, NULL, (const unsigned char *)msg, len, key->sk) != 0) {
-		listsign_error(error_r, "signing failed");
+		text_error(error_r, "signing failed");
 		return -1;
 	}
 	listsign_format(sig_r, LISTSIGN_PREFIX, sig, sizeof(sig), NULL);
@@ -415,7 +401,7 @@ listsign_verify(const struct listsign_public *key, const char *name,
 	if (listsign_ready(error_r) < 0)
 		return -1;
 	if (sig == NULL || strncmp(sig, LISTSIGN_PREFIX, n) != 0) {
-		listsign_error(
+		text_error(
 		    error_r, "not an ed25519 signature (want ed25519:BASE64)");
 		return 0;
 	}
@@ -427,7 +413,7 @@ listsign_verify(const struct listsign_public *key, const char *name,
 		return 0;
 	if (crypto_sign_verify_detached(
 		bin, (const unsigned char *)msg, len, key->key) != 0) {
-		listsign_error(error_r,
+		text_error(error_r,
 		    "signature does not match (wrong key, list, version or "
 		    "checksum)");
 		return 0;

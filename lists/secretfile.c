@@ -26,21 +26,8 @@
 
 #include <sodium.h>
 
+#include "lists/text.h"
 #include "lists/secretfile.h"
-
-/* secretfile_error - set *error_r to a formatted text, if wanted */
-static void __attribute__((format(printf, 2, 3)))
-secretfile_error(char **error_r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (error_r == NULL)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(error_r, fmt, ap) < 0)
-		*error_r = NULL;
-	va_end(ap);
-}
 
 /* secretfile_read - read a secret file whole */
 int
@@ -58,26 +45,26 @@ secretfile_read(
 	if (error_r != NULL)
 		*error_r = NULL;
 	if ((fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC)) == -1) {
-		secretfile_error(error_r, "%s: %s", path, strerror(errno));
+		text_error(error_r, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) == -1) {
-		secretfile_error(error_r, "%s: %s", path, strerror(errno));
+		text_error(error_r, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		secretfile_error(error_r, "%s: not a regular file", path);
+		text_error(error_r, "%s: not a regular file", path);
 		goto fail;
 	}
 	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		secretfile_error(error_r,
+		text_error(error_r,
 		    "%s: permissions %04o are too open: a secret must not be "
 		    "readable or writable by group or others (chmod 600 %s)",
 		    path, (unsigned)(st.st_mode & 07777), path);
 		goto fail;
 	}
 	if ((buf = malloc(max + 2)) == NULL) {
-		secretfile_error(error_r, "%s: out of memory", path);
+		text_error(error_r, "%s: out of memory", path);
 		goto fail;
 	}
 	while (len <= max) {
@@ -85,8 +72,7 @@ secretfile_read(
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			secretfile_error(
-			    error_r, "%s: %s", path, strerror(errno));
+			text_error(error_r, "%s: %s", path, strerror(errno));
 			goto fail;
 		}
 		if (n == 0)
@@ -94,12 +80,11 @@ secretfile_read(
 		len += (size_t)n;
 	}
 	if (len > max) {
-		secretfile_error(
-		    error_r, "%s: larger than %zu bytes", path, max);
+		text_error(error_r, "%s: larger than %zu bytes", path, max);
 		goto fail;
 	}
 	if (len == 0) {
-		secretfile_error(error_r, "%s: empty file", path);
+		text_error(error_r, "%s: empty file", path);
 		goto fail;
 	}
 	buf[len] = '\0';

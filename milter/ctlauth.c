@@ -44,6 +44,7 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include "lists/text.h"
 #include "lists/secretfile.h"
 #include "milter/ctlauth.h"
 
@@ -74,20 +75,6 @@ struct ctlauth_mac {
 	char nonce_hex[CTLAUTH_NONCE_SIZE];	  /* the nonce as sent */
 	unsigned char given[CTLAUTH_MAC_BYTES];	  /* server: HMAC received */
 };
-
-/* ctlauth_error - set *error_r to a formatted text, if wanted */
-static void __attribute__((format(printf, 2, 3)))
-ctlauth_error(char **error_r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (error_r == NULL)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(error_r, fmt, ap) < 0)
-		*error_r = NULL;
-	va_end(ap);
-}
 
 /* ctlauth_lock - lock the cache; failure is a broken invariant */
 static void
@@ -125,7 +112,7 @@ ctlauth_secret_load(
 			len--;
 	}
 	if (len < CTLAUTH_SECRET_MIN) {
-		ctlauth_error(error_r,
+		text_error(error_r,
 		    "%s: secret too short (%zu bytes, want at least %d; "
 		    "\"openssl rand -hex 32\" makes one)",
 		    path, len, CTLAUTH_SECRET_MIN);
@@ -317,29 +304,29 @@ ctlauth_mac_new(const unsigned char *secret, size_t len, time_t timestamp,
 	if (error_r != NULL)
 		*error_r = NULL;
 	if (secret == NULL || len < CTLAUTH_SECRET_MIN) {
-		ctlauth_error(error_r,
+		text_error(error_r,
 		    "secret too short (%zu bytes, want at least %d)",
 		    secret == NULL ? 0 : len, CTLAUTH_SECRET_MIN);
 		return -1;
 	}
 	if (timestamp < 0) {
-		ctlauth_error(error_r, "negative timestamp");
+		text_error(error_r, "negative timestamp");
 		return -1;
 	}
 	if (nonce == NULL ||
 	    ctlauth_unhex(nonce, strlen(nonce), bin, sizeof(bin)) < 0) {
-		ctlauth_error(error_r,
+		text_error(error_r,
 		    "malformed nonce (want %d lower-case hex digits)",
 		    2 * CTLAUTH_NONCE_BYTES);
 		return -1;
 	}
 	if (!ctlauth_request_ok(request_line)) {
-		ctlauth_error(error_r, "malformed request line (CR or LF)");
+		text_error(error_r, "malformed request line (CR or LF)");
 		return -1;
 	}
 	if ((*mac_r = ctlauth_mac_start(
 		 secret, len, (int64_t)timestamp, bin, request_line)) == NULL) {
-		ctlauth_error(error_r, "HMAC failed");
+		text_error(error_r, "HMAC failed");
 		return -1;
 	}
 	return 0;
@@ -368,7 +355,7 @@ ctlauth_mac_auth_line(
 		*error_r = NULL;
 	auth_line_r[0] = '\0';
 	if (ctlauth_mac_end(*mac, out) < 0) {
-		ctlauth_error(error_r, "HMAC failed");
+		text_error(error_r, "HMAC failed");
 		goto done;
 	}
 	ctlauth_hex(out, sizeof(out), hex);

@@ -70,6 +70,7 @@
 
 #include <ldns/ldns.h>
 
+#include "lists/text.h"
 #include "milter/dns.h"
 #include "milter/dns_cache.h"
 #include "milter/log.h"
@@ -152,22 +153,6 @@ dns_unlock(pthread_mutex_t *m)
 {
 	if (pthread_mutex_unlock(m) != 0)
 		abort();
-}
-
-/* dns_error - set *error_r to a formatted message (NULL out of memory) */
-static void dns_error(char **, const char *, ...)
-    __attribute__((format(printf, 2, 3)));
-static void
-dns_error(char **error_r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (error_r == NULL)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(error_r, fmt, ap) == -1)
-		*error_r = NULL;
-	va_end(ap);
 }
 
 /* dns_now - seconds on the monotonic clock, for the cache */
@@ -453,11 +438,11 @@ dns_parse_server(const char *spec, struct dns_server *srv, char **error_r)
 	snprintf(srv->label, sizeof(srv->label), "%s@%lu", addr, port);
 	return 0;
 bad_addr:
-	dns_error(error_r, "dns_nameservers: %s: not an address",
+	text_error(error_r, "dns_nameservers: %s: not an address",
 	    log_escape(spec, esc, sizeof(esc)));
 	return -1;
 bad_port:
-	dns_error(error_r, "dns_nameservers: %s: not a port (1-65535)",
+	text_error(error_r, "dns_nameservers: %s: not a port (1-65535)",
 	    log_escape(spec, esc, sizeof(esc)));
 	return -1;
 }
@@ -476,7 +461,7 @@ dns_servers_from_resolv_conf(struct dns_resolver *r, char **error_r)
 	char addr[INET6_ADDRSTRLEN];
 
 	if ((st = ldns_resolver_new_frm_file(&lr, NULL)) != LDNS_STATUS_OK) {
-		dns_error(error_r,
+		text_error(error_r,
 		    "dns_nameservers: none set, and /etc/resolv.conf: %s",
 		    ldns_get_errorstr_by_id(st));
 		return -1;
@@ -485,13 +470,13 @@ dns_servers_from_resolv_conf(struct dns_resolver *r, char **error_r)
 	ns = ldns_resolver_nameservers(lr);
 	port = ldns_resolver_port(lr);
 	if (n == 0) {
-		dns_error(error_r,
+		text_error(error_r,
 		    "dns_nameservers: none set, and none in "
 		    "/etc/resolv.conf");
 		goto fail;
 	}
 	if ((r->servers = calloc(n, sizeof(*r->servers))) == NULL) {
-		dns_error(error_r, "dns: out of memory");
+		text_error(error_r, "dns: out of memory");
 		goto fail;
 	}
 	for (i = 0; i < n; i++) {
@@ -515,7 +500,7 @@ dns_servers_from_resolv_conf(struct dns_resolver *r, char **error_r)
 		r->nservers++;
 	}
 	if (r->nservers == 0) {
-		dns_error(error_r,
+		text_error(error_r,
 		    "dns_nameservers: none set, and no usable "
 		    "one in /etc/resolv.conf");
 		goto fail;
@@ -1075,7 +1060,7 @@ dns_resolver_create(
 	if (error_r != NULL)
 		*error_r = NULL;
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
-		dns_error(error_r, "dns: out of memory");
+		text_error(error_r, "dns: out of memory");
 		return -1;
 	}
 	r->opts = *opts;
@@ -1088,7 +1073,7 @@ dns_resolver_create(
 	if (r->opts.max_answer_records == 0)
 		r->opts.max_answer_records = DNS_DEFAULT_MAX_ANSWER;
 	if (r->opts.workers > DNS_MAX_WORKERS) {
-		dns_error(error_r, "dns_workers: %u: over %d", opts->workers,
+		text_error(error_r, "dns_workers: %u: over %d", opts->workers,
 		    DNS_MAX_WORKERS);
 		goto fail;
 	}
@@ -1100,7 +1085,7 @@ dns_resolver_create(
 	if (opts->server_count > 0) {
 		r->servers = calloc(opts->server_count, sizeof(*r->servers));
 		if (r->servers == NULL) {
-			dns_error(error_r, "dns: out of memory");
+			text_error(error_r, "dns: out of memory");
 			goto fail;
 		}
 		for (i = 0; i < opts->server_count; i++) {
@@ -1116,7 +1101,7 @@ dns_resolver_create(
 	if (opts->cache_size > 0 &&
 	    (r->cache = dns_cache_create(
 		 opts->cache_size, opts->cache_max_ttl, 0)) == NULL) {
-		dns_error(error_r, "dns: out of memory");
+		text_error(error_r, "dns: out of memory");
 		goto fail;
 	}
 	if (pthread_mutex_init(&r->qlock, NULL) != 0)
@@ -1129,21 +1114,21 @@ dns_resolver_create(
 
 	r->nworkers = r->opts.workers;
 	if ((r->workers = calloc(r->nworkers, sizeof(*r->workers))) == NULL) {
-		dns_error(error_r, "dns: out of memory");
+		text_error(error_r, "dns: out of memory");
 		goto fail;
 	}
 	for (i = 0; i < r->nworkers; i++) {
 		w = &r->workers[i];
 		w->r = r;
 		if ((w->lres = calloc(r->nservers, sizeof(*w->lres))) == NULL) {
-			dns_error(error_r, "dns: out of memory");
+			text_error(error_r, "dns: out of memory");
 			goto fail;
 		}
 		for (j = 0; j < r->nservers; j++) {
 			w->lres[j] =
 			    dns_ldns_new(&r->servers[j], r->opts.timeout_ms);
 			if (w->lres[j] == NULL) {
-				dns_error(error_r,
+				text_error(error_r,
 				    "dns: cannot make a resolver for %s",
 				    r->servers[j].label);
 				goto fail;
@@ -1158,7 +1143,7 @@ dns_resolver_create(
 		if ((rc = pthread_create(
 			 &w->thread, NULL, dns_worker_main, w)) != 0) {
 			pthread_sigmask(SIG_SETMASK, &old, NULL);
-			dns_error(error_r, "dns: cannot start a thread: %s",
+			text_error(error_r, "dns: cannot start a thread: %s",
 			    strerror(rc));
 			goto fail;
 		}
@@ -1168,7 +1153,7 @@ dns_resolver_create(
 	*r_out = r;
 	return 0;
 nolock:
-	dns_error(error_r, "dns: cannot make a lock");
+	text_error(error_r, "dns: cannot make a lock");
 fail:
 	dns_resolver_free(&r);
 	return -1;

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lists/text.h"
 #include "lists/list.h"
 #include "lists/listsign.h"
 #include "milter/listreg.h"
@@ -155,9 +156,8 @@ mkdir_p1(const char *path, char **error_r)
 	if (mkdir(path, 0750) == 0 ||
 	    (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
 		return 0;
-	if (asprintf(error_r, "state_dir: %s: %s", path,
-		errno == EEXIST ? "not a directory" : strerror(errno)) < 0)
-		*error_r = NULL;
+	text_error(error_r, "state_dir: %s: %s", path,
+	    errno == EEXIST ? "not a directory" : strerror(errno));
 	return -1;
 }
 
@@ -369,8 +369,7 @@ write_tmp(const char *name, int (*fn)(FILE *, const void *), const void *arg,
 	}
 	return tmp;
 fail:
-	if (asprintf(error_r, "state_dir: %s: %s", tmp, strerror(errno)) < 0)
-		*error_r = NULL;
+	text_error(error_r, "state_dir: %s: %s", tmp, strerror(errno));
 	if (fp != NULL)
 		fclose(fp);
 	if (fd >= 0)
@@ -453,9 +452,8 @@ store(const struct listreg_entry *e, char **error_r)
 	}
 	if ((tpl != NULL && (rename(tpl, fpl) != 0 || rename(tpm, fpm) != 0)) ||
 	    rename(tl, fl) != 0 || rename(tm, fm) != 0 || fsync_dir() != 0) {
-		if (asprintf(error_r, "state_dir: %s: %s", listreg_dir,
-			strerror(errno)) < 0)
-			*error_r = NULL;
+		text_error(
+		    error_r, "state_dir: %s: %s", listreg_dir, strerror(errno));
 		goto out;
 	}
 	ret = 0;
@@ -740,24 +738,21 @@ check_signature(const struct config_list *l, const struct listreg_entry *e,
 	if (l->signed_by == NULL || l->signed_by[0] == '\0')
 		return 0;
 	if (ch->op != LISTREG_PUSH) {
-		if (asprintf(error_r,
-			"%s: a signed list takes whole signed pushes only",
-			l->name) < 0)
-			*error_r = NULL;
+		text_error(error_r,
+		    "%s: a signed list takes whole signed pushes only",
+		    l->name);
 		return -1;
 	}
 	if (ch->signature == NULL || ch->signature[0] == '\0') {
-		if (asprintf(error_r,
-			"%s: unsigned push refused: the list is signed by "
-			"its maintainer",
-			l->name) < 0)
-			*error_r = NULL;
+		text_error(error_r,
+		    "%s: unsigned push refused: the list is signed by "
+		    "its maintainer",
+		    l->name);
 		return -1;
 	}
 	if (ch->version == 0) {
-		if (asprintf(error_r, "%s: a signed push must name its version",
-			l->name) < 0)
-			*error_r = NULL;
+		text_error(error_r, "%s: a signed push must name its version",
+		    l->name);
 		return -1;
 	}
 	if (listsign_parse_public(l->signed_by, &key, &why) != 0)
@@ -766,18 +761,16 @@ check_signature(const struct config_list *l, const struct listreg_entry *e,
 		r = listsign_verify(&key, l->name, version, list_checksum(snap),
 		    ch->signature, &why);
 	if (r != 1) {
-		if (asprintf(error_r, "%s: signature refused: %s", l->name,
-			why != NULL ? why : "invalid") < 0)
-			*error_r = NULL;
+		text_error(error_r, "%s: signature refused: %s", l->name,
+		    why != NULL ? why : "invalid");
 		free(why);
 		return -1;
 	}
 	if (version <= e->signed_high) {
-		if (asprintf(error_r,
-			"%s: version %" PRIu64 " refused: version %" PRIu64
-			" was already taken (replay)",
-			l->name, version, e->signed_high) < 0)
-			*error_r = NULL;
+		text_error(error_r,
+		    "%s: version %" PRIu64 " refused: version %" PRIu64
+		    " was already taken (replay)",
+		    l->name, version, e->signed_high);
 		return -1;
 	}
 	return 0;
@@ -800,22 +793,19 @@ listreg_update(const struct listreg_change *ch, const struct config *cfg,
 
 	*result_r = *error_r = NULL;
 	if ((l = find_config_list(cfg, ch->name)) == NULL) {
-		if (asprintf(error_r, "%s: no such list", ch->name) < 0)
-			*error_r = NULL;
+		text_error(error_r, "%s: no such list", ch->name);
 		return -1;
 	}
 	if (!listreg_name_ok(ch->name)) {
-		if (asprintf(error_r,
-			"%s: list names for pushes are letters, digits, '.', "
-			"'_' and '-' (at most %d)",
-			ch->name, LISTREG_NAME_MAX) < 0)
-			*error_r = NULL;
+		text_error(error_r,
+		    "%s: list names for pushes are letters, digits, '.', "
+		    "'_' and '-' (at most %d)",
+		    ch->name, LISTREG_NAME_MAX);
 		return -1;
 	}
 	reg_lock();
 	if ((e = entry_find(ch->name)) == NULL || e->cur == NULL) {
-		if (asprintf(error_r, "%s: no such list", ch->name) < 0)
-			*error_r = NULL;
+		text_error(error_r, "%s: no such list", ch->name);
 		goto out;
 	}
 	oldv = e->version;
@@ -828,11 +818,10 @@ listreg_update(const struct listreg_change *ch, const struct config *cfg,
 		if (ch->version != 0 && ch->version <= oldv &&
 		    ch->fleet_seq == 0 &&
 		    (l->signed_by == NULL || l->signed_by[0] == '\0')) {
-			if (asprintf(error_r,
-				"%s: version %" PRIu64
-				" is not above the current %" PRIu64,
-				ch->name, ch->version, oldv) < 0)
-				*error_r = NULL;
+			text_error(error_r,
+			    "%s: version %" PRIu64
+			    " is not above the current %" PRIu64,
+			    ch->name, ch->version, oldv);
 			goto out;
 		}
 		if (list_build(ch->name, e->kind, ch->data, ch->len, version,
@@ -863,10 +852,8 @@ listreg_update(const struct listreg_change *ch, const struct config *cfg,
 		struct listref *t;
 
 		if (e->prev == NULL) {
-			if (asprintf(error_r,
-				"%s: no previous version to return to",
-				ch->name) < 0)
-				*error_r = NULL;
+			text_error(error_r,
+			    "%s: no previous version to return to", ch->name);
 			goto out;
 		}
 		/* Swap: a second rollback undoes the first. */

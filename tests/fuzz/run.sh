@@ -61,7 +61,7 @@ srcs() {
 	    milter/dns_cache.c lists/domain.c lists/text.c \
 	    policy/result.c ;;
 	dmarc) echo milter/dmarc.c milter/log.c milter/dns.c \
-	    milter/dns_cache.c lists/domain.c policy/result.c ;;
+	    milter/dns_cache.c lists/domain.c lists/text.c policy/result.c ;;
 	domain) echo lists/domain.c ;;
 	log) echo milter/log.c ;;
 	reply) echo milter/reply.c ;;
