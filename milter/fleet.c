@@ -116,14 +116,11 @@ fleet_apply(redisContext *c, const char *name)
 	const redisReply *f_seq, *f_ver, *f_sig, *f_data, *f_origin;
 	redisReply *r;
 	struct runtime *rt;
-	char *text = NULL, *result = NULL, *error = NULL, sig[160], who[320];
-	uint64_t seq, local_seq = 0, local_version = 0;
-	size_t len = 0;
+	char *result = NULL, *error = NULL, who[320];
+	uint64_t seq, local_seq = 0;
 
-	if (listreg_current(
-		name, &text, &len, &local_version, sig, &local_seq) != 0)
+	if (listreg_get_fleet_seq(name, &local_seq) != 0)
 		return 0; /* not a list of ours */
-	free(text);
 	r = redisCommand(c, "HGETALL %slist:%s", fleet_prefix, name);
 	if (r == NULL)
 		return -1;

@@ -954,6 +954,22 @@ listreg_current(const char *name, char **text_r, size_t *len_r,
 	return ret;
 }
 
+/* listreg_get_fleet_seq - the last fleet sequence number of a list */
+int
+listreg_get_fleet_seq(const char *name, uint64_t *seq_r)
+{
+	struct listreg_entry *e;
+	int ret = -1;
+
+	reg_lock();
+	if ((e = entry_find(name)) != NULL && e->cur != NULL) {
+		*seq_r = e->fleet_seq;
+		ret = 0;
+	}
+	reg_unlock();
+	return ret;
+}
+
 /* listreg_set_fleet_seq - note the fleet sequence number of a list */
 void
 listreg_set_fleet_seq(const char *name, uint64_t seq)

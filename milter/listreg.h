@@ -135,6 +135,13 @@ int listreg_current(const char *name, char **text_r, size_t *len_r,
     uint64_t *version_r, char *sig_r, uint64_t *fleet_seq_r)
     __attribute__((warn_unused_result));
 
+/*
+ * listreg_get_fleet_seq - the last fleet sequence number of a list
+ * Returns 0, or -1 if there is no such list.
+ */
+int listreg_get_fleet_seq(const char *name, uint64_t *seq_r)
+    __attribute__((warn_unused_result));
+
 /* listreg_set_fleet_seq - note the fleet sequence number of a list */
 void listreg_set_fleet_seq(const char *name, uint64_t seq);
 
