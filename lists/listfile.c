@@ -14,12 +14,16 @@
  *	Text in why: "line too long (over 4096 bytes)", "NUL byte in line",
  *	"invalid UTF-8", "bad expires= value", ...
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "lists/listfile.h"
+#include "lists/text.h"
 
 /* listfile_init - start reading text */
 void
@@ -270,4 +274,40 @@ listfile_next(struct listfile *lf, struct listfile_line *line_r, char *why,
 			return -1;
 		return 1;
 	}
+}
+
+/* listfile_read - a whole list file, bounded, NUL-ended */
+char *
+listfile_read(const char *path, size_t max, size_t *len_r, char **why_r)
+{
+	struct stat st;
+	char *buf = NULL;
+	FILE *fp;
+	size_t got;
+
+	if ((fp = fopen(path, "re")) == NULL)
+		goto fail;
+	if (fstat(fileno(fp), &st) < 0)
+		goto fail;
+	if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+		text_error(why_r, "%s: not a regular file of at most %zu MB",
+		    path, max >> 20);
+		fclose(fp);
+		return NULL;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+		goto fail;
+	got = fread(buf, 1, (size_t)st.st_size, fp);
+	if (ferror(fp))
+		goto fail;
+	buf[got] = '\0';
+	fclose(fp);
+	*len_r = got;
+	return buf;
+fail:
+	text_error(why_r, "%s: %s", path, strerror(errno));
+	free(buf);
+	if (fp != NULL)
+		fclose(fp);
+	return NULL;
 }

@@ -85,4 +85,14 @@ void listfile_expires_format(time_t when, char *buf, size_t size);
  */
 int listfile_utf8_valid(const char *text, size_t len);
 
+/*
+ * listfile_read - a whole list file, NUL-ended (caller frees)
+ *	path: the file; a regular file of at most max bytes
+ *	len_r: its length
+ *	why_r: on NULL, "PATH: why" (caller frees)
+ * Returns the text, or NULL.
+ */
+char *listfile_read(const char *path, size_t max, size_t *len_r, char **why_r)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -31,11 +31,13 @@
 
 #include "lists/text.h"
 #include "lists/list.h"
+#include "lists/listfile.h"
 #include "lists/listsign.h"
 #include "milter/listreg.h"
 #include "milter/log.h"
 
-#define LISTREG_NAME_MAX 64 /* bytes of a list name (file names) */
+#define LISTREG_NAME_MAX 64	    /* bytes of a list name (file names) */
+#define LISTREG_FILE_MAX (1u << 30) /* bytes of a stored list */
 
 struct listref {
 	struct list_snapshot *snap; /* immutable */
@@ -208,33 +210,6 @@ path_of(const char *name, const char *suffix)
 	return p;
 }
 
-/* read_all - a whole file, bounded, NUL-ended (caller frees) */
-static char *
-read_all(const char *path, size_t *len_r)
-{
-	struct stat st;
-	char *buf = NULL;
-	size_t got = 0;
-	FILE *fp;
-
-	if ((fp = fopen(path, "re")) == NULL)
-		return NULL;
-	if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_size < (off_t)(1u << 30) &&
-	    (buf = malloc((size_t)st.st_size + 1)) != NULL) {
-		got = fread(buf, 1, (size_t)st.st_size, fp);
-		if (ferror(fp)) {
-			free(buf);
-			buf = NULL;
-		} else {
-			buf[got] = '\0';
-		}
-	}
-	fclose(fp);
-	*len_r = got;
-	return buf;
-}
-
 /* Metadata of one stored snapshot. */
 struct listreg_meta {
 	uint64_t version;     /* its version */
@@ -302,11 +277,16 @@ load_stored(const char *name, enum list_kind kind, const char *which,
 	if ((lp = path_of(name, lsuf)) == NULL ||
 	    (mp = path_of(name, msuf)) == NULL)
 		goto out;
-	if ((mtext = read_all(mp, &mlen)) == NULL)
-		goto out; /* never stored */
-	if (meta_parse(mtext, m) != 0 || (text = read_all(lp, &len)) == NULL) {
+	if ((mtext = listfile_read(mp, LISTREG_FILE_MAX, &mlen, &why)) == NULL)
+		goto out; /* never stored (or unreadable: the file seeds it) */
+	if (meta_parse(mtext, m) != 0) {
 		log_msg(
 		    LOG_WARNING, "list %s: %s: unreadable; not used", name, mp);
+		goto out;
+	}
+	if ((text = listfile_read(lp, LISTREG_FILE_MAX, &len, &why)) == NULL) {
+		log_msg(LOG_WARNING, "list %s: %s; not used", name,
+		    why != NULL ? why : "out of memory");
 		goto out;
 	}
 	if (list_build(name, kind, text, len, m->version, m->changed, snap_r,

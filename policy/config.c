@@ -45,6 +45,7 @@
 #include "lists/domain.h"
 #include "policy/config.h"
 #include "lists/list.h"
+#include "lists/listfile.h"
 #include "lists/listsign.h"
 #include "policy/ratelimit.h"
 #include "policy/dnsbl_map.h"
@@ -661,44 +662,6 @@ config_list_fields_ok(enum list_kind kind, unsigned fields)
 	return NULL;
 }
 
-/* config_read_list_file - a whole list file, bounded (caller frees) */
-static char *
-config_read_list_file(const char *path, size_t *len_r, char **why_r)
-{
-	struct stat st;
-	char *buf = NULL;
-	FILE *fp;
-	size_t got;
-
-	if ((fp = fopen(path, "re")) == NULL)
-		goto fail;
-	if (fstat(fileno(fp), &st) < 0)
-		goto fail;
-	if (!S_ISREG(st.st_mode) || (size_t)st.st_size > CONFIG_LIST_FILE_MAX) {
-		if (asprintf(why_r, "%s: not a regular file of at most %u MB",
-			path, CONFIG_LIST_FILE_MAX >> 20) < 0)
-			*why_r = NULL;
-		fclose(fp);
-		return NULL;
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
-		goto fail;
-	got = fread(buf, 1, (size_t)st.st_size, fp);
-	if (ferror(fp))
-		goto fail;
-	buf[got] = '\0';
-	fclose(fp);
-	*len_r = got;
-	return buf;
-fail:
-	if (asprintf(why_r, "%s: %s", path, strerror(errno)) < 0)
-		*why_r = NULL;
-	free(buf);
-	if (fp != NULL)
-		fclose(fp);
-	return NULL;
-}
-
 /* config_list_section - one list section: read and compile its file */
 static int
 config_list_section(cfg_t *sec, struct config_list *l, char **why_r)
@@ -757,7 +720,8 @@ config_list_section(cfg_t *sec, struct config_list *l, char **why_r)
 		return -1;
 	/* No file: the list starts empty and takes pushes. */
 	if (l->file[0] != '\0' &&
-	    (text = config_read_list_file(l->file, &len, &why)) == NULL)
+	    (text = listfile_read(l->file, CONFIG_LIST_FILE_MAX, &len, &why)) ==
+		NULL)
 		goto fail;
 	if (list_build(l->name, l->kind, text != NULL ? text : "", len, 1,
 		time(NULL), &l->snap, &why) != 0)
